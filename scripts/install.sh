@@ -24,18 +24,20 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+# This machine's pip config lists local wheel folders that may be absent; hide that noise.
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 echo "==> upgrading pip, setuptools, wheel"
-"${PIP[@]}" install -q --upgrade pip setuptools wheel
+quiet "${PIP[@]}" install -q --upgrade pip setuptools wheel
 
 echo "==> installing $TORCH_PINS (several GB; taken from local disk where present)"
-"${PIP[@]}" install -q $TORCH_PINS
+quiet "${PIP[@]}" install -q $TORCH_PINS
 
 echo "==> installing pinned requirements"
-"${PIP[@]}" install -q -r requirements.txt -r requirements-dev.txt $TORCH_PINS
+quiet "${PIP[@]}" install -q -r requirements.txt -r requirements-dev.txt $TORCH_PINS
 
 echo "==> installing sam2 (sdist, no build isolation, no CUDA extension)"
-SAM2_BUILD_CUDA=0 "${PIP[@]}" install -q --no-deps --no-build-isolation --require-hashes \
+SAM2_BUILD_CUDA=0 quiet "${PIP[@]}" install -q --no-deps --no-build-isolation --require-hashes \
   -r requirements-sam2.txt
 
 want_stamp > "$STAMP"

@@ -122,3 +122,18 @@ DEFAULT_LABELS = [
         "attributes": [{"name": "color", "type": "select", "options": ["brown", "black"]}],
     },
 ]
+
+
+@pytest.fixture
+def stub_worker():
+    """A real Dramatiq worker on the stub broker. Use with ``transactional_db`` (worker
+    threads have their own DB connections), send messages, then ``broker.join(queue)``."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=2)
+    worker.start()
+    yield broker
+    worker.stop()
+    broker.flush_all()

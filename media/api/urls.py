@@ -1,0 +1,5 @@
+from annotator.api.routers import ApiRouter
+
+router = ApiRouter()
+
+urlpatterns = router.urls
