@@ -1,0 +1,74 @@
+"""One object of each tenant model, built through services, for the tenancy sweep.
+
+``tests/organizations/test_tenancy_sweep.py`` walks every URL pattern that names an object
+id, creates organization A's object with the factory registered for the model the view
+serves, and proves that organization B's owner gets 404 for every method. A route whose
+model has no factory here fails that test: register one with ``@factory(Model)``.
+
+A factory receives a ``tests.conftest.World`` and returns a saved instance belonging to
+``world.org``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+FACTORIES: dict[type, Callable] = {}
+
+
+def factory(model: type) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        FACTORIES[model] = fn
+        return fn
+
+    return register
+
+
+def build(model: type, world):
+    try:
+        return FACTORIES[model](world)
+    except KeyError:
+        raise LookupError(
+            f"No factory for {model.__name__} in tests/factories.py: register one with @factory({model.__name__})"
+        ) from None
+
+
+# --- foundation models ---------------------------------------------------------------------
+def _register_foundation() -> None:
+    from audit.models import AuditEvent
+    from jobs.models import Job
+    from organizations.models import Membership
+    from projects.models import LabelClass, LabelTemplate, Project
+
+    @factory(Project)
+    def _project(world):
+        from projects.services.projects import create_project
+
+        return create_project(actor=world.owner, organization=world.org, name="sweep", kind="image")
+
+    @factory(LabelClass)
+    def _label(world):
+        from projects.services.labels import create_label
+
+        return create_label(actor=world.owner, project=build(Project, world), data={"name": "x", "color": "#123456"})
+
+    @factory(LabelTemplate)
+    def _template(world):
+        return LabelTemplate.objects.for_organization(world.org).first()
+
+    @factory(Membership)
+    def _membership(world):
+        return world.membership("annotator")
+
+    @factory(Job)
+    def _job(world):
+        from jobs.services import create_job
+
+        return create_job(organization=world.org, kind="sweep", created_by=world.owner)
+
+    @factory(AuditEvent)
+    def _event(world):
+        return AuditEvent.objects.for_organization(world.org).first()
+
+
+_register_foundation()
