@@ -39,6 +39,11 @@ class DatabaseConnectionMiddleware(Middleware):
 
     after_skip_message = after_process_message
 
+    def before_worker_thread_shutdown(self, broker, thread):
+        from django.db import connections
+
+        connections.close_all()
+
 
 _configured = False
 _lock = threading.Lock()

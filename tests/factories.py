@@ -70,5 +70,19 @@ def _register_foundation() -> None:
     def _event(world):
         return AuditEvent.objects.for_organization(world.org).first()
 
+    from accounts.models import ApiToken, KeyPair
+
+    @factory(ApiToken)
+    def _token(world):
+        from accounts.services import create_api_token
+
+        return create_api_token(user=world.owner, organization=world.org, name="sweep")[0]
+
+    @factory(KeyPair)
+    def _key_pair(world):
+        from accounts.services import create_key_pair
+
+        return create_key_pair(user=world.owner, organization=world.org, name="sweep")[0]
+
 
 _register_foundation()

@@ -43,7 +43,14 @@ class TenantContextMixin:
     permission_classes = [permissions.IsAuthenticated]
 
     def get_required_permission(self, request) -> str | None:
-        key = getattr(self, "action", None) or request.method.lower()
+        if hasattr(self, "action_map"):  # a viewset: unmapped methods answer 405 after this
+            key = self.action
+            if key is None:
+                return None
+        else:
+            key = request.method.lower()
+            if not hasattr(self, key):
+                return None
         if key in ("metadata", "options"):
             return None
         try:

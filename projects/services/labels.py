@@ -105,17 +105,26 @@ def apply_label_rows(*, actor, project: Project, rows: list[dict], mode: str = "
             if key not in incoming:
                 delete_label(actor=actor, label=label)
         existing = {k: v for k, v in existing.items() if k in incoming}
-    # The final set must itself be valid (no maskid clashes between kept and new labels).
-    final = {**{k: lbl.as_row() for k, lbl in existing.items()}, **incoming}
-    _, errors = validate_label_rows(list(final.values()))
+    # Kept labels must not collide with the incoming ones (maskids and aliases).
+    clashes = []
+    incoming_maskids = {row["maskid"]: row["name"] for row in rows}
+    for key, label in existing.items():
+        if key not in incoming and label.maskid in incoming_maskids:
+            clashes.append(
+                f"template label '{incoming_maskids[label.maskid]}' uses maskid {label.maskid}, which the "
+                f"project's label '{label.name}' already has"
+            )
+    if clashes:
+        raise ValidationError({"labels": [f"Cannot apply: {'; '.join(clashes)}. Change one of them first."]})
+    final = [*(lbl.as_row() for k, lbl in existing.items() if k not in incoming), *rows]
+    _, errors = validate_label_rows(final)
     if errors:
-        names = list(final.values())
         details = [
-            f"{names[i]['name']}: {'; '.join(m for msgs in fields.values() for m in msgs)}"
+            f"{final[i]['name']}: {'; '.join(m for msgs in fields.values() for m in msgs)}"
             for i, fields in errors.items()
             if i >= 0
         ]
-        raise ValidationError({"labels": [f"The labels would clash with the project's: {d}" for d in details]})
+        raise ValidationError({"labels": [f"Cannot apply: {d}" for d in details]})
     # Free maskids first so swapping maskids between labels does not trip the unique constraint.
     to_update = [lbl for key, lbl in existing.items() if key in incoming]
     for offset, label in enumerate(to_update):

@@ -1,0 +1,99 @@
+"""API conventions every endpoint shares: one error shape, strict input, paging bounds,
+trailing slashes, a complete and valid OpenAPI schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_malformed_json_is_400_with_message(world_a):
+    response = world_a.client().generic(
+        "POST", "/api/v1/projects", '{"name": "x", "kind": ', content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "parse_error"
+    assert "JSON" in body["message"]
+
+
+def test_wrong_types_unknown_fields_and_lengths_are_400(world_a):
+    client = world_a.client()
+    response = client.post("/api/v1/projects", {"name": ["x"], "kind": 5, "colour": "red"}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert "colour" in errors and "Unknown field" in errors["colour"][0]
+    body_list = client.post("/api/v1/projects", [1, 2], format="json")
+    assert body_list.status_code == 400
+
+
+def test_error_message_names_the_first_problem(world_a):
+    response = world_a.client().post("/api/v1/projects", {"kind": "image"}, format="json")
+    assert response.json()["message"] == "Invalid input. name: This field is required."
+
+
+@pytest.mark.parametrize("query", ["limit=1001", "limit=0", "limit=abc", "offset=-1"])
+def test_paging_bounds(world_a, query):
+    response = world_a.client().get(f"/api/v1/projects?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_limit_1000_is_allowed(world_a):
+    assert world_a.client().get("/api/v1/projects?limit=1000").status_code == 200
+
+
+def test_trailing_slash_is_accepted_without_redirect(world_a):
+    client = world_a.client()
+    assert client.get("/api/v1/projects/").status_code == 200
+    assert client.post("/api/v1/projects/", {"name": "s", "kind": "image"}, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/99999999999999999999999", "/api/v1/projects/abc", "/api/v1/nope"])
+def test_unknown_paths_and_huge_ids_are_json_404(world_a, path):
+    response = world_a.client().get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_method_not_allowed_uses_the_error_shape(world_a):
+    response = world_a.client().put("/api/v1/projects", {}, format="json")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_unauthenticated_is_401(db):
+    from rest_framework.test import APIClient
+
+    response = APIClient().get("/api/v1/projects")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_request_id_is_echoed(world_a):
+    response = world_a.client().get("/api/v1/me", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+
+
+def test_openapi_schema_is_complete_and_valid(tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "/api/v1/projects/{id}/copy" in text
+    assert "TokenAuth" in text and "KeyPairAuth" in text
+
+
+def test_schema_and_docs_are_served_from_local_assets(world_a):
+    client = world_a.client()
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+
+
+def test_health_endpoints(db, client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["checks"]["database"] == "ok" and ready["checks"]["redis"] == "ok"
