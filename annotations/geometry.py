@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.validation import make_valid
 
 _SHIFT = 8
@@ -45,6 +45,45 @@ def normalized_box_to_pixels(box: dict, width: int, height: int) -> tuple[float,
 
 def pixel_box_to_normalized(x: float, y: float, w: float, h: float, width: int, height: int) -> dict:
     return {"x": x / width, "y": y / height, "w": w / width, "h": h / height}
+
+
+def percent_to_pixels(value: float, size: int) -> float:
+    """A Label Studio-style percentage (0-100) of ``size`` → pixels."""
+    return value * size / 100.0
+
+
+def percent_points_to_pixels(points: Iterable[Iterable[float]], width: int, height: int) -> list[Point]:
+    return [[percent_to_pixels(x, width), percent_to_pixels(y, height)] for x, y in points]
+
+
+def corner_rotated_box_to_centre(
+    x: float, y: float, w: float, h: float, rotation_deg: float
+) -> tuple[float, float, float, float, float]:
+    """A box given by its top-left corner and rotated clockwise about that corner (Label Studio's
+    ``rotation``) → ``(cx, cy, w, h, angle)`` rotated about its centre (our rotated_bbox)."""
+    a = math.radians(rotation_deg)
+    cos, sin = math.cos(a), math.sin(a)
+    cx = x + (w / 2) * cos - (h / 2) * sin
+    cy = y + (w / 2) * sin + (h / 2) * cos
+    return cx, cy, w, h, rotation_deg % 360.0
+
+
+def clip_box(x: float, y: float, w: float, h: float, width: float, height: float):
+    """``(x, y, w, h)`` clipped to a ``width`` x ``height`` frame; None when nothing is left."""
+    x0, y0 = max(x, 0.0), max(y, 0.0)
+    x1, y1 = min(x + w, float(width)), min(y + h, float(height))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def clip_polygons(polygons: list[PolygonDict], width: float, height: float) -> list[PolygonDict]:
+    """Polygons cut to the frame (``[0, width] x [0, height]``); empty when none of it is inside."""
+    frame = box(0.0, 0.0, float(width), float(height))
+    shape = to_shapely(polygons)
+    if frame.contains(shape):
+        return polygons
+    return from_shapely(shape.intersection(frame))
 
 
 def bbox_to_polygon(x: float, y: float, w: float, h: float) -> list[PolygonDict]:
@@ -205,21 +244,101 @@ def _ring_area(ring: list[Point]) -> float:
 
 
 # --- RLE (COCO) ----------------------------------------------------------------------------
+# pycocotools decodes without bounds checks: counts that overrun size*size write past its
+# buffer. Every RLE is checked here (in Python) before pycocotools sees it.
+MAX_RLE_PIXELS = 1 << 28
+
+
 def rle_encode(mask: np.ndarray) -> dict:
     """COCO compressed RLE ``{"size": [h, w], "counts": str}`` of a binary mask."""
     rle = coco_mask.encode(np.asfortranarray((np.asarray(mask) > 0).astype(np.uint8)))
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
 
 
+def rle_string_to_counts(counts: str) -> list[int]:
+    """Run lengths of a COCO compressed ``counts`` string (pycocotools' ``rleFrString``, checked).
+
+    Raises ``ValueError`` for characters outside the alphabet, a truncated number or a
+    negative run.
+    """
+    runs: list[int] = []
+    p, n = 0, len(counts)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            if p >= n:
+                raise ValueError("counts string ends in the middle of a number")
+            c = ord(counts[p]) - 48
+            if not 0 <= c < 64 or k > 7:
+                raise ValueError(f"invalid character {counts[p]!r} at position {p} of counts")
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        if x < 0:
+            raise ValueError(f"run {len(runs)} of counts is negative")
+        runs.append(x)
+    return runs
+
+
+def rle_problem(rle: Any) -> str | None:
+    """Why ``rle`` is not a decodable COCO RLE (None when it is): size, counts and their sum."""
+    if not isinstance(rle, dict) or set(rle) != {"size", "counts"}:
+        return 'an RLE is {"size": [height, width], "counts": string or list of run lengths}'
+    size = rle["size"]
+    if (
+        not isinstance(size, (list, tuple))
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+    ):
+        return "size must be [height, width], two positive integers"
+    total = size[0] * size[1]
+    if total > MAX_RLE_PIXELS:
+        return f"size {size[0]}x{size[1]} is larger than {MAX_RLE_PIXELS} pixels"
+    counts = rle["counts"]
+    if isinstance(counts, bytes):  # pycocotools' own output
+        counts = counts.decode("ascii", errors="replace")
+    if isinstance(counts, str):
+        try:
+            runs = rle_string_to_counts(counts)
+        except ValueError as exc:
+            return str(exc)
+    elif isinstance(counts, list):
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts):
+            return "counts must be non-negative integers"
+        runs = counts
+    else:
+        return "counts must be a compressed string or a list of run lengths"
+    if sum(runs) != total:
+        return f"counts cover {sum(runs)} pixels but size {size[0]}x{size[1]} has {total}"
+    return None
+
+
+def _checked(rle: dict) -> tuple[int, int, Any]:
+    problem = rle_problem(rle)
+    if problem:
+        raise ValueError(f"Invalid RLE: {problem}.")
+    h, w = rle["size"]
+    counts = rle["counts"]
+    return int(h), int(w), counts.decode("ascii") if isinstance(counts, bytes) else counts
+
+
+def rle_compress(rle: dict) -> dict:
+    """The same RLE with compressed string ``counts`` (list counts are encoded)."""
+    h, w, counts = _checked(rle)
+    if isinstance(counts, str):
+        return {"size": [h, w], "counts": counts}
+    encoded = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    return {"size": [h, w], "counts": encoded["counts"].decode("ascii")}
+
+
 def rle_decode(rle: dict) -> np.ndarray:
     """Binary ``uint8`` mask from COCO RLE (compressed string or uncompressed list counts)."""
-    h, w = (int(v) for v in rle["size"])
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        compressed = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-    else:
-        compressed = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return coco_mask.decode(compressed).astype(np.uint8)
+    return coco_mask.decode(_compressed(rle)).astype(np.uint8)
 
 
 def rle_area(rle: dict) -> int:
@@ -232,11 +351,10 @@ def rle_bbox(rle: dict) -> tuple[float, float, float, float]:
 
 
 def _compressed(rle: dict) -> dict:
-    h, w = (int(v) for v in rle["size"])
-    counts = rle["counts"]
+    h, w, counts = _checked(rle)
     if isinstance(counts, list):
         return coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-    return {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return {"size": [h, w], "counts": counts.encode("ascii")}
 
 
 def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -298,3 +416,19 @@ def box_at(keyframes: list[dict], frame_index: int) -> dict | None:
         if item["frame_index"] > frame_index:
             return None
     return None
+
+
+def bridge_holes(polygon: PolygonDict) -> list[Point]:
+    """One ring for a polygon with holes: each hole joined to the outline by a zero-width cut
+    (keyhole), for formats whose polygons have no holes (YOLO segmentation lines). Filled
+    with the shared rasteriser, the ring covers the same pixels as the polygon with holes."""
+    ring = [list(p) for p in polygon["exterior"]]
+    holes = [h for h in polygon.get("holes") or [] if len(h) >= 3]
+    for hole in sorted(holes, key=lambda h: min(p[0] for p in h)):
+        outer = np.asarray(ring, dtype=np.float64)
+        inner = np.asarray(hole, dtype=np.float64)
+        distances = ((outer[:, None, :] - inner[None, :, :]) ** 2).sum(axis=2)
+        i, j = np.unravel_index(int(np.argmin(distances)), distances.shape)
+        loop = [list(p) for p in hole[j:]] + [list(p) for p in hole[: j + 1]]
+        ring = ring[: i + 1] + loop + ring[i:]
+    return ring

@@ -1,0 +1,266 @@
+"""HTTP shapes of the annotation API. Shapes themselves are checked by ``annotations.shapes``
+(one validator for the API, importers and model output); these serializers check the
+envelopes and document everything for the OpenAPI schema."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotations.models import Annotation, AnnotationRevision
+from annotator.api.serializers import StrictSerializer
+
+MAX_SHAPES = 20_000
+MAX_IDS = 10_000
+
+
+class ShapeDocSerializer(serializers.Serializer):
+    """One shape as clients send it (docs/annotations.md lists each type's geometry)."""
+
+    id = serializers.IntegerField(required=False, help_text="An existing annotation to update in place.")
+    type = serializers.CharField(
+        help_text="bbox, rotated_bbox, polygon, polyline, points, keypoints, mask, classification, text_span, "
+        "relation, video_bbox, video_track — or rectanglelabels, polygonlabels, ... (see the docs)."
+    )
+    annotation_type = serializers.CharField(required=False, help_text="Same as type (the video contract's name).")
+    class_name = serializers.CharField(required=False, help_text="A label of the project (optional for relations).")
+    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    geometry = serializers.JSONField(help_text="Pixels of the frame; video_bbox/video_track normalized 0-1.")
+    attributes = serializers.JSONField(required=False, help_text="Values for the label's attribute schema.")
+    object_id = serializers.CharField(required=False, max_length=64, help_text="Identity of an object across frames.")
+
+
+@extend_schema_field(ShapeDocSerializer)
+class ShapeField(serializers.JSONField):
+    """A shape, passed through as JSON to ``annotations.shapes.validate_shapes``."""
+
+
+class SaveAnnotationsSerializer(StrictSerializer):
+    shapes = serializers.ListField(child=ShapeField(), max_length=MAX_SHAPES, allow_empty=True)
+    revision = serializers.IntegerField(
+        required=False, min_value=0, help_text="The revision your edit is based on (stale → 409)."
+    )
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    task_id = serializers.IntegerField(read_only=True)
+    annotation_type = serializers.CharField(source="type", read_only=True)
+    class_name = serializers.SerializerMethodField()
+    label_id = serializers.IntegerField(read_only=True, allow_null=True)
+    author = AuthorSerializer(read_only=True, allow_null=True)
+    produced_by_job_id = serializers.IntegerField(source="produced_by_id", read_only=True, allow_null=True)
+    prediction_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "task_id",
+            "type",
+            "annotation_type",
+            "class_name",
+            "label_id",
+            "frame_index",
+            "geometry",
+            "attributes",
+            "source",
+            "author",
+            "object_id",
+            "produced_by_job_id",
+            "prediction_id",
+            "prediction_shape_index",
+            "score",
+            "model_version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_class_name(self, obj: Annotation) -> str:
+        return obj.label.name if obj.label_id else ""
+
+
+class AnnotationSetSerializer(serializers.Serializer):
+    task_id = serializers.IntegerField()
+    revision = serializers.IntegerField(help_text="Send it back with your next save.")
+    status = serializers.CharField(help_text="The task's status.")
+    count = serializers.IntegerField()
+    annotations = AnnotationSerializer(many=True)
+
+
+class AnnotationFilterSerializer(StrictSerializer):
+    frame_index = serializers.IntegerField(required=False, min_value=0)
+    type = serializers.CharField(required=False, max_length=200, help_text="Comma-separated types.")
+    source = serializers.CharField(required=False, max_length=200, help_text="Comma-separated sources.")
+    label = serializers.CharField(required=False, max_length=100, help_text="A label id or class name.")
+
+
+class TrackFrameSerializer(serializers.Serializer):
+    frame_index = serializers.IntegerField()
+    bbox = serializers.DictField(child=serializers.FloatField())
+    occluded = serializers.BooleanField()
+    keyframe = serializers.BooleanField()
+    source = serializers.CharField()
+
+
+class TrackFramesSerializer(serializers.Serializer):
+    annotation_id = serializers.IntegerField()
+    track_id = serializers.CharField()
+    frames = TrackFrameSerializer(many=True)
+
+
+class TrackFramesQuerySerializer(StrictSerializer):
+    """``?from=&to=`` (inclusive frame range; ``from`` is a Python keyword, hence get_fields)."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.IntegerField(required=False, min_value=0, help_text="First frame (inclusive)."),
+            "to": serializers.IntegerField(required=False, min_value=0, help_text="Last frame (inclusive)."),
+        }
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = AuthorSerializer(read_only=True, allow_null=True)
+    revision = serializers.IntegerField(source="number", read_only=True)
+
+    class Meta:
+        model = AnnotationRevision
+        fields = ["revision", "action", "author", "created_at", "summary"]
+        read_only_fields = fields
+
+
+class RevisionWithSnapshotSerializer(RevisionSerializer):
+    class Meta(RevisionSerializer.Meta):
+        fields = [*RevisionSerializer.Meta.fields, "snapshot"]
+        read_only_fields = fields
+
+
+class HistoryQuerySerializer(StrictSerializer):
+    include_snapshot = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False)
+    offset = serializers.IntegerField(required=False)
+
+
+class RestoreSerializer(StrictSerializer):
+    number = serializers.IntegerField(min_value=1, help_text="The revision to restore.")
+    revision = serializers.IntegerField(required=False, min_value=0, help_text="The current revision you saw.")
+
+
+class CandidateShapeSerializer(serializers.Serializer):
+    shape_index = serializers.IntegerField()
+    type = serializers.CharField()
+    class_name = serializers.CharField(help_text="The model's class name (an alias, maybe).")
+    project_class_name = serializers.CharField(allow_null=True, help_text="What it maps to here (None: unknown).")
+    geometry = serializers.JSONField()
+    attributes = serializers.JSONField()
+    frame_index = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(required=False)
+    decision = serializers.CharField(allow_null=True)
+
+
+class PredictionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    task_id = serializers.IntegerField()
+    model_version = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+    job_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    shapes = CandidateShapeSerializer(many=True)
+
+
+class PredictionQuerySerializer(StrictSerializer):
+    include_decided = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False)
+    offset = serializers.IntegerField(required=False)
+
+
+class PredictionShapeSerializer(StrictSerializer):
+    prediction_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    shape_index = serializers.IntegerField(min_value=0, max_value=1_000_000)
+
+
+class AcceptSerializer(PredictionShapeSerializer):
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    annotation = AnnotationSerializer()
+    revision = serializers.IntegerField()
+
+
+class RejectedSerializer(serializers.Serializer):
+    prediction_id = serializers.IntegerField()
+    shape_index = serializers.IntegerField()
+    decision = serializers.CharField()
+
+
+class ConvertSerializer(StrictSerializer):
+    operation = serializers.ChoiceField(["copy", "split"])
+    scope = serializers.ChoiceField(["frame", "track"])
+    frame_index = serializers.IntegerField(required=False, min_value=0, help_text="Required when scope is frame.")
+    frame_mode = serializers.ChoiceField(["keyframes", "all_frames"], default="keyframes")
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+    def validate(self, attrs):
+        if attrs["scope"] == "frame" and "frame_index" not in attrs:
+            raise serializers.ValidationError({"frame_index": ["frame_index is required when scope is frame."]})
+        return attrs
+
+
+class ConvertedSerializer(serializers.Serializer):
+    source_annotation = AnnotationSerializer(help_text="The track after the operation (as it was, if deleted).")
+    created_annotations = AnnotationSerializer(many=True)
+    deleted_source = serializers.BooleanField()
+    removed_frame_indexes = serializers.ListField(child=serializers.IntegerField())
+    revision = serializers.IntegerField()
+
+
+class CompositionSerializer(StrictSerializer):
+    operation = serializers.ChoiceField(["aggregate_bboxes", "split_track", "merge_tracks"])
+    annotation_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=MAX_IDS
+    )
+    annotation_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="split_track: the track (or annotation_ids)."
+    )
+    frame_index = serializers.IntegerField(required=False, min_value=0, help_text="split_track: last frame of part 1.")
+    delete_sources = serializers.BooleanField(required=False, default=False, help_text="aggregate_bboxes only.")
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+    def validate(self, attrs):
+        ids = list(attrs.get("annotation_ids") or [])
+        if "annotation_id" in attrs:
+            if ids and ids != [attrs["annotation_id"]]:
+                message = "give annotation_id or annotation_ids, not both."
+                raise serializers.ValidationError({"annotation_id": [message]})
+            ids = [attrs["annotation_id"]]
+        if not ids:
+            raise serializers.ValidationError({"annotation_ids": ["annotation_ids is required."]})
+        attrs["annotation_ids"] = ids
+        return attrs
+
+
+class ComposedSerializer(serializers.Serializer):
+    updated_annotations = AnnotationSerializer(many=True)
+    created_annotations = AnnotationSerializer(many=True)
+    deleted_annotation_ids = serializers.ListField(child=serializers.IntegerField())
+    revision = serializers.IntegerField()
+
+
+class PaginatedRevisionsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RevisionWithSnapshotSerializer(many=True, help_text="snapshot only with include_snapshot=true")
+
+
+class PaginatedPredictionsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PredictionSerializer(many=True)

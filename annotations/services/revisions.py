@@ -1,0 +1,125 @@
+"""Every change to a task's annotation set goes through :func:`edit_task` and
+:func:`commit_revision`: one transaction holding the task row (``select_for_update``), the
+lock and revision checks, and a new :class:`AnnotationRevision` with what changed and a
+snapshot of the whole set. Two editors saving from the same revision: the second waits for
+the first's row lock, then sees a newer revision and gets 409 — nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.db import transaction
+
+from annotations.models import Annotation, AnnotationRevision
+from annotator.api.errors import Conflict
+from tasks.models import Task
+from tasks.services.locks import refuse_if_locked_by_other, require_lock
+
+LockRule = Literal["holder", "not_other", "none"]
+# What makes two versions of an annotation different (ids of authors/jobs are provenance).
+CONTENT_KEYS = ("type", "label_id", "frame_index", "geometry", "attributes", "object_id", "source")
+
+
+def snapshot_of(annotation: Annotation) -> dict[str, Any]:
+    """An annotation as a revision snapshot stores it (enough to restore it exactly)."""
+    return {
+        "id": annotation.pk,
+        "type": annotation.type,
+        "class_name": annotation.label.name if annotation.label_id else "",
+        "label_id": annotation.label_id,
+        "frame_index": annotation.frame_index,
+        "geometry": annotation.geometry,
+        "attributes": annotation.attributes,
+        "source": annotation.source,
+        "object_id": annotation.object_id,
+        "author_id": annotation.author_id,
+        "produced_by_id": annotation.produced_by_id,
+        "prediction_id": annotation.prediction_id,
+        "prediction_shape_index": annotation.prediction_shape_index,
+        "score": annotation.score,
+        "model_version": annotation.model_version,
+    }
+
+
+def task_snapshot(task: Task) -> list[dict[str, Any]]:
+    return [snapshot_of(a) for a in Annotation.objects.filter(task=task).select_related("label").order_by("id")]
+
+
+def diff_snapshots(before: list[dict], after: list[dict]) -> dict[str, list[int]]:
+    """Ids added, removed and changed (content, not provenance) between two snapshots."""
+    old = {item["id"]: item for item in before}
+    new = {item["id"]: item for item in after}
+    return {
+        "added": sorted(set(new) - set(old)),
+        "removed": sorted(set(old) - set(new)),
+        "changed": sorted(pk for pk in set(old) & set(new) if any(old[pk][k] != new[pk][k] for k in CONTENT_KEYS)),
+    }
+
+
+@dataclass
+class TaskEdit:
+    """An open edit of one task's annotation set (inside ``edit_task``)."""
+
+    task: Task
+    actor: Any
+    before: list[dict]
+
+
+def _user(actor: Any):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+@contextmanager
+def edit_task(
+    task: Task | int, *, actor: Any, revision: int | None = None, lock: LockRule = "holder"
+) -> Iterator[TaskEdit]:
+    """Open a transaction holding ``task``'s row, check the lock and the base revision.
+
+    ``lock``: ``holder`` — the actor must hold the task's live lock (423 otherwise);
+    ``not_other`` — refused only while someone else holds a live lock (managers restoring);
+    ``none`` — background jobs and importers (they hold no lock; the revision bump makes a
+    concurrent editor's stale save fail with 409 instead of overwriting).
+    ``revision``: the revision the caller's edit is based on; a different current revision
+    is 409 with ``current_revision``. None skips the check.
+    """
+    pk = task if isinstance(task, int) else task.pk
+    with transaction.atomic():
+        locked = Task.objects.select_for_update(of=("self",)).select_related("project", "locked_by").get(pk=pk)
+        if lock == "holder":
+            require_lock(locked, actor)
+        elif lock == "not_other":
+            refuse_if_locked_by_other(locked, actor)
+        if revision is not None and revision != locked.annotation_revision:
+            raise Conflict(
+                f"The annotations of task {locked.pk} changed since revision {revision} (now "
+                f"{locked.annotation_revision}); reload them and apply your edit again.",
+                code="stale_revision",
+                current_revision=locked.annotation_revision,
+            )
+        yield TaskEdit(task=locked, actor=actor, before=task_snapshot(locked))
+
+
+def commit_revision(
+    edit: TaskEdit, action: str, *, force: bool = False, extra: dict | None = None
+) -> AnnotationRevision | None:
+    """Record the edit as the task's next revision (None when nothing changed and not ``force``)."""
+    after = task_snapshot(edit.task)
+    summary = diff_snapshots(edit.before, after)
+    if not force and not any(summary.values()):
+        return None
+    task = edit.task
+    task.annotation_revision += 1
+    task.save(update_fields=["annotation_revision", "updated_at"])
+    return AnnotationRevision.objects.create(
+        organization_id=task.organization_id,
+        task=task,
+        number=task.annotation_revision,
+        action=action,
+        author=_user(edit.actor),
+        summary={**summary, **(extra or {})},
+        snapshot=after,
+    )
