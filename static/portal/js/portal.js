@@ -1,4 +1,29 @@
-// Progressive enhancement shared by every page.
+// Progressive enhancement shared by every page. Each feature loads only where its markup is.
+import { initConfirmForms, initFormDialogs } from "./dialogs.js";
+import { initShortcuts } from "./shortcuts.js";
+
+// Organization switcher: submit on change; the "Switch" button stays for keyboard users'
+// explicit choice only when scripts are off.
 for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-  select.addEventListener("change", () => select.form.submit());
+  select.addEventListener("change", () => select.form.requestSubmit());
+}
+for (const button of document.querySelectorAll("[data-autosubmit-fallback]")) {
+  button.hidden = true;
+}
+
+initConfirmForms();
+initFormDialogs();
+initShortcuts();
+
+if (document.querySelector("[data-reorder-list]")) {
+  import("./labels.js").then((m) => m.initLabelReorder());
+}
+if (document.querySelector("textarea[data-attributes-editor]")) {
+  import("./attributes.js").then((m) => m.initAttributeEditors());
+}
+if (document.querySelector("textarea[data-template-rows]")) {
+  import("./template-editor.js").then((m) => m.initTemplateEditor());
+}
+if (document.querySelector("[data-copy]")) {
+  import("./copy.js").then((m) => m.initCopyButtons());
 }
