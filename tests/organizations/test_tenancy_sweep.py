@@ -9,6 +9,7 @@ URL keyword in ``KWARG_MODELS``).
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import build
@@ -95,6 +96,12 @@ def test_every_route_with_an_object_id_answers_404_to_another_organization(world
     assert routes, "the URL conf has no routes with ids?"
     clients = _clients(world_b)
     owner_a = world_a.client("owner")
+    # Portal pages (outside /api/) know only sessions: B's session tries every method there
+    # (the test client skips CSRF), and A's own session proves the object is visible.
+    portal_b = Client()
+    portal_b.force_login(world_b.owner)
+    portal_a = Client()
+    portal_a.force_login(world_a.owner)
     failures: list[str] = []
     swept = 0
     for route in routes:
@@ -103,8 +110,9 @@ def test_every_route_with_an_object_id_answers_404_to_another_organization(world
         if problems:
             continue
         url = route.url(values)
+        is_portal = not route.pattern.startswith("api/")
         for method in route.methods:
-            for how, client in clients.items():
+            for how, client in {"portal session": portal_b}.items() if is_portal else clients.items():
                 if how == "session" and method != "get":
                     continue  # session writes need CSRF; token and key pair cover writes
                 response = getattr(client, method)(url, {}, format="json")
@@ -113,7 +121,7 @@ def test_every_route_with_an_object_id_answers_404_to_another_organization(world
                     failures.append(f"{method.upper()} {url} as B's {how}: {response.status_code} (expected 404)")
         if "get" in route.methods:
             # The object really exists for its own organization (the sweep is not vacuous).
-            status = owner_a.get(url).status_code
+            status = (portal_a if is_portal else owner_a).get(url).status_code
             if status == 404:
                 failures.append(f"GET {url} as A's owner: 404 (A's object should be visible to A)")
     assert not failures, "\n".join(failures)
