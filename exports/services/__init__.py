@@ -1,0 +1,1 @@
+"""Use cases of the exports app: ``exports`` (request, run, download) and ``imports``."""
