@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from organizations.tenancy import TenantModel
 
@@ -25,16 +26,28 @@ class TaskStatus(models.TextChoices):
 
 S = TaskStatus
 # from -> allowed destinations. Managers may also reopen finished work (-> in_progress / created).
+# in_progress -> created/assigned/returned: a released or expired lock gives the task back to
+# the queue it came from.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.CREATED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.SKIPPED}),
     S.ASSIGNED: frozenset({S.IN_PROGRESS, S.CREATED, S.SKIPPED}),
-    S.IN_PROGRESS: frozenset({S.SUBMITTED, S.SKIPPED, S.CREATED, S.ASSIGNED}),
+    S.IN_PROGRESS: frozenset({S.SUBMITTED, S.SKIPPED, S.CREATED, S.ASSIGNED, S.RETURNED}),
     S.SUBMITTED: frozenset({S.REVIEWED, S.RETURNED, S.COMPLETED, S.IN_PROGRESS}),
     S.REVIEWED: frozenset({S.COMPLETED, S.RETURNED}),
     S.COMPLETED: frozenset({S.IN_PROGRESS, S.RETURNED}),
     S.RETURNED: frozenset({S.IN_PROGRESS, S.SUBMITTED, S.SKIPPED}),
     S.SKIPPED: frozenset({S.CREATED, S.IN_PROGRESS, S.ASSIGNED}),
 }
+
+# What an annotator's next-task claim draws from (returned tasks come first, separately),
+# and what a reviewer's claim draws from. The partial indexes below use the same tuples.
+ANNOTATION_QUEUE: tuple[str, ...] = (S.CREATED, S.ASSIGNED, S.IN_PROGRESS)
+REVIEW_QUEUE: tuple[str, ...] = (S.SUBMITTED,)
+
+
+class LockPurpose(models.TextChoices):
+    ANNOTATE = "annotate", "Annotate"
+    REVIEW = "review", "Review"
 
 
 class Tag(TenantModel):
@@ -82,6 +95,11 @@ class Task(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="locked_tasks"
     )
     lock_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who submitted the current annotations: reviewers must differ from them, and returned
+    # work goes back to them.
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="annotated_tasks"
+    )
     # Bumped on every change of the task's annotation set (stale writes get 409).
     annotation_revision = models.PositiveIntegerField(default=0)
     # Text projects: the text to annotate.
@@ -97,6 +115,27 @@ class Task(TenantModel):
             models.Index(fields=["project", "status", "-priority", "created_at"], name="task_claim_order"),
             models.Index(fields=["project", "updated_at"], name="task_project_updated"),
             models.Index(fields=["locked_by", "lock_expires_at"], name="task_lock_holder"),
+            models.Index(fields=["assignee", "status"], name="task_assignee_status"),
+            # The next-task and next-review claims walk these in queue order (LIMIT 1).
+            models.Index(
+                fields=["project", "-priority", "created_at", "id"],
+                condition=models.Q(status__in=ANNOTATION_QUEUE),
+                name="task_annotation_queue",
+            ),
+            models.Index(
+                fields=["batch", "-priority", "created_at", "id"],
+                condition=models.Q(status__in=ANNOTATION_QUEUE),
+                name="task_batch_annotation_queue",
+            ),
+            models.Index(
+                fields=["project", "-priority", "submitted_at", "id"],
+                condition=models.Q(status__in=REVIEW_QUEUE),
+                name="task_review_queue",
+            ),
+            # The expiry sweep: held locks by expiry time.
+            models.Index(
+                fields=["lock_expires_at"], condition=models.Q(locked_by__isnull=False), name="task_lock_expiry"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +157,9 @@ class TaskTransition(TenantModel):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"task {self.task_id}: {self.from_status} → {self.to_status}"
+
 
 class Comment(TenantModel):
     """A comment on a task, optionally pinned to a frame and position or to an annotation."""
@@ -138,3 +180,42 @@ class Comment(TenantModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment #{self.pk} on task {self.task_id}"
+
+
+class TaskClaim(TenantModel):
+    """One period during which a person held a task's lock: claimed, renewed, ended.
+
+    The lock itself lives on the task row (``Task.locked_by``/``lock_expires_at``) so that a
+    claim is one row update; this is its history, which time-spent reports are derived from.
+    """
+
+    class EndReason(models.TextChoices):
+        RELEASED = "released", "Released by the holder"
+        BROKEN = "broken", "Released by a manager"
+        EXPIRED = "expired", "Expired"
+        STATUS_CHANGED = "status_changed", "Ended by a status change (submit, approve, return, skip...)"
+        TASK_CHANGED = "task_changed", "Ended because the task left the holder's queue"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="claims")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    purpose = models.CharField(max_length=10, choices=LockPurpose.choices)
+    # Status the task had before the claim; a released or expired annotation claim restores it.
+    status_before = models.CharField(max_length=20, choices=TaskStatus.choices)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    last_renewed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    # For expired claims ended_at is the last sign of life (claim or renewal), not the expiry.
+
+    class Meta:
+        ordering = ["claimed_at", "id"]
+        indexes = [
+            models.Index(fields=["task", "ended_at"], name="claim_task_open"),
+            models.Index(fields=["user", "claimed_at"], name="claim_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} claim of task {self.task_id}"

@@ -86,3 +86,43 @@ def _register_foundation() -> None:
 
 
 _register_foundation()
+
+
+# --- tasks ---------------------------------------------------------------------------------
+def _register_tasks() -> None:
+    from projects.models import Project
+    from tasks.models import Batch, Comment, Tag, Task, TaskTransition
+
+    @factory(Batch)
+    def _batch(world):
+        from tasks.services.tasks import create_batch
+
+        return create_batch(actor=world.owner, project=build(Project, world), name="sweep batch")
+
+    @factory(Task)
+    def _task(world):
+        from tasks.services.tasks import create_task
+
+        return create_task(actor=world.owner, project=build(Project, world), name="sweep task", tags=["sweep"])
+
+    @factory(Comment)
+    def _comment(world):
+        from tasks.services.comments import add_comment
+
+        return add_comment(actor=world.owner, task=build(Task, world), body="sweep comment")
+
+    @factory(TaskTransition)
+    def _transition(world):
+        from tasks.services.lifecycle import transition_task
+
+        task = transition_task(build(Task, world), "skipped", actor=world.owner, reason="sweep")
+        return task.transitions.get()
+
+    @factory(Tag)
+    def _tag(world):
+        from tasks.services.tasks import tags_named
+
+        return tags_named(world.org.pk, ["sweep"])[0]
+
+
+_register_tasks()
