@@ -331,6 +331,36 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 20 * 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 
+# --- Media (owned by the media app; see docs/media.md) -----------------------------------
+# Ingest limits. MAX_UPLOAD_BYTES (above) bounds every single file.
+MEDIA_MAX_IMAGE_PIXELS = env_int("MEDIA_MAX_IMAGE_PIXELS", 150_000_000)  # decompression-bomb guard
+MEDIA_MAX_VIDEO_PIXELS = env_int("MEDIA_MAX_VIDEO_PIXELS", 8192 * 8192)  # width x height of one frame
+MEDIA_MAX_VIDEO_SECONDS = env_int("MEDIA_MAX_VIDEO_SECONDS", 4 * 3600)
+MEDIA_MAX_TEXT_BYTES = env_int("MEDIA_MAX_TEXT_BYTES", 10 * 1024**2)
+MEDIA_MAX_FILES_PER_IMPORT = env_int("MEDIA_MAX_FILES_PER_IMPORT", 20_000)
+# Archives (zip/tar): total bytes once expanded, members, and compression ratio per member.
+MEDIA_MAX_ARCHIVE_EXPANDED_BYTES = env_int("MEDIA_MAX_ARCHIVE_EXPANDED_BYTES", 20 * 1024**3)
+MEDIA_MAX_ARCHIVE_MEMBERS = env_int("MEDIA_MAX_ARCHIVE_MEMBERS", 20_000)
+MEDIA_MAX_ARCHIVE_RATIO = env_int("MEDIA_MAX_ARCHIVE_RATIO", 200)
+# Files one multipart request may carry (Django refuses more with a 400).
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MEDIA_MAX_FILES_PER_REQUEST", 1000)
+# Resumable uploads: largest chunk per PATCH, and how long an unfinished upload is kept.
+MEDIA_CHUNK_MAX_BYTES = env_int("MEDIA_CHUNK_MAX_BYTES", 32 * 1024**2)
+MEDIA_UPLOAD_EXPIRY_HOURS = env_int("MEDIA_UPLOAD_EXPIRY_HOURS", 24)
+# Derived pictures: thumbnail edge, JPEG quality of served frames, frames per timetable page.
+MEDIA_THUMBNAIL_SIZE = env_int("MEDIA_THUMBNAIL_SIZE", 256)
+MEDIA_JPEG_QUALITY = env_int("MEDIA_JPEG_QUALITY", 90)
+MEDIA_TIMETABLE_MAX_FRAMES = env_int("MEDIA_TIMETABLE_MAX_FRAMES", 10_000)
+# Playback copies (libx264): preset and quality (CRF; lower is better and bigger).
+MEDIA_PLAYBACK_PRESET = env("MEDIA_PLAYBACK_PRESET", "veryfast")
+MEDIA_PLAYBACK_CRF = env_int("MEDIA_PLAYBACK_CRF", 23)
+# Workers reading from object storage keep local copies here (LRU, bounded).
+MEDIA_LOCAL_CACHE_DIR = Path(env("MEDIA_LOCAL_CACHE_DIR", str(DATA_DIR / "media-cache")))
+MEDIA_LOCAL_CACHE_BYTES = env_int("MEDIA_LOCAL_CACHE_BYTES", 10 * 1024**3)
+# Imports are jobs too: name the job status enum once in the API schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["JobStatusEnum"] = "jobs.models.JobStatus"
+# --- end Media -------------------------------------------------------------------------------
+
 SAM2_CHECKPOINT = env("SAM2_CHECKPOINT")
 SAM2_CONFIG = env("SAM2_CONFIG", "configs/sam2.1/sam2.1_hiera_t.yaml")
 ML_DEVICE = env("ML_DEVICE", "auto")

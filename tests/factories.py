@@ -126,3 +126,46 @@ def _register_tasks() -> None:
 
 
 _register_tasks()
+
+
+# --- media ---------------------------------------------------------------------------------
+def _register_media() -> None:
+    from media.models import Asset, Frame, ImportFile, ImportJob, Upload
+    from projects.models import Project
+
+    @factory(ImportJob)
+    def _import(world):
+        from media import synthetic
+        from media.actors import run_import
+        from media.services.imports import IncomingFile, Source, start_import
+
+        data = synthetic.image_bytes(16, 12)
+        job = start_import(
+            actor=world.owner,
+            project=build(Project, world),
+            files=[IncomingFile(name="sweep.png", content=data, size=len(data))],
+            source=Source.UPLOAD,
+        )
+        run_import.fn(job.pk)
+        return ImportJob.objects.get(pk=job.pk)
+
+    @factory(ImportFile)
+    def _import_file(world):
+        return ImportFile.objects.filter(job=build(ImportJob, world)).first()
+
+    @factory(Asset)
+    def _asset(world):
+        return Asset.objects.filter(project=build(ImportJob, world).project).first()
+
+    @factory(Frame)
+    def _frame(world):
+        return Frame.objects.filter(asset=build(Asset, world)).first()
+
+    @factory(Upload)
+    def _upload(world):
+        from media.services.uploads import create_upload
+
+        return create_upload(actor=world.owner, project=build(Project, world), filename="sweep.bin", size=10)
+
+
+_register_media()
