@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Iterable
 
+from annotations import geometry
 from exports.formats.base import ExportContext, Exporter, ExportFrame, ExportShape, encode_image
 
 LABELME_VERSION = "5.5.0"
@@ -34,12 +34,13 @@ def labelme_shapes(shape: ExportShape, frame: ExportFrame, group: int) -> list[d
             x, y, w, h = shape.bbox
             return [{**base, "shape_type": "rectangle", "points": [_pt(x, y), _pt(x + w, y + h)]}]
         if shape.rle is not None or shape.has_holes:
-            x, y, w, h = shape.bbox
-            x0, y0 = max(math.floor(x), 0), max(math.floor(y), 0)
-            x1, y1 = min(math.ceil(x + w), frame.width), min(math.ceil(y + h), frame.height)
-            crop = shape.mask(frame.height, frame.width)[y0:y1, x0:x1] * 255
+            mask = shape.mask(frame.height, frame.width)
+            x, y, w, h = (int(v) for v in geometry.mask_bbox(mask))
+            if w == 0:
+                return []
+            crop = mask[y : y + h, x : x + w] * 255
             data = base64.b64encode(encode_image(".png", crop)).decode("ascii")
-            return [{**base, "shape_type": "mask", "points": [[x0, y0], [x1 - 1, y1 - 1]], "mask": data}]
+            return [{**base, "shape_type": "mask", "points": [[x, y], [x + w - 1, y + h - 1]], "mask": data}]
         parts = shape.polygons or []
         gid = group if len(parts) > 1 else None
         return [
