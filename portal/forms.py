@@ -8,10 +8,17 @@ from django import forms
 
 from organizations.roles import Role
 from projects.kinds import KIND_CHOICES
-from projects.labels import ATTRIBUTE_TYPES
 
 
-class ProjectCreateForm(forms.Form):
+class PortalForm(forms.Form):
+    """Labels without Django's trailing colon (the layout sets labels above their fields)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ProjectCreateForm(PortalForm):
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=KIND_CHOICES)
     template = forms.ChoiceField(required=False, label="Labels from template")
@@ -24,11 +31,11 @@ class ProjectCreateForm(forms.Form):
         ]
 
 
-class ProjectRenameForm(forms.Form):
+class ProjectRenameForm(PortalForm):
     name = forms.CharField(max_length=200)
 
 
-class ProjectSettingsForm(forms.Form):
+class ProjectSettingsForm(PortalForm):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     review_required = forms.BooleanField(required=False, label="Submitted tasks go to review")
@@ -37,7 +44,7 @@ class ProjectSettingsForm(forms.Form):
     strip_patient_identity = forms.BooleanField(required=False, label="Remove patient identity from DICOM on ingest")
 
 
-class ProjectCopyForm(forms.Form):
+class ProjectCopyForm(PortalForm):
     name = forms.CharField(max_length=200, label="Name of the copy")
     content = forms.ChoiceField(
         choices=[("settings", "Settings and labels only"), ("all", "Everything: batches, tasks, media, annotations")],
@@ -50,11 +57,17 @@ def _split_aliases(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
-class LabelForm(forms.Form):
+class LabelForm(PortalForm):
     name = forms.CharField(max_length=100)
-    color = forms.CharField(max_length=7, widget=forms.TextInput(attrs={"type": "color"}), initial="#2f6fed")
+    color = forms.CharField(
+        label="Colour", max_length=7, widget=forms.TextInput(attrs={"type": "color"}), initial="#2f6fed"
+    )
     maskid = forms.IntegerField(
-        min_value=0, max_value=255, required=False, help_text="0-255; 0 is “unclassified”. Empty: next free."
+        label="maskid",
+        min_value=0,
+        max_value=255,
+        required=False,
+        help_text="0-255; 0 is “unclassified”. Empty: next free.",
     )
     category = forms.CharField(max_length=100, required=False)
     aliases = forms.CharField(required=False, help_text="Other names (e.g. a model's), separated by commas.")
@@ -97,10 +110,7 @@ class LabelForm(forms.Form):
         }
 
 
-ATTRIBUTE_TYPE_CHOICES = [(t, t) for t in ATTRIBUTE_TYPES]
-
-
-class ApplyTemplateForm(forms.Form):
+class ApplyTemplateForm(PortalForm):
     template = forms.ChoiceField()
     mode = forms.ChoiceField(
         choices=[("merge", "Merge: add new labels, update same-named ones"), ("replace", "Replace all labels")],
@@ -113,12 +123,12 @@ class ApplyTemplateForm(forms.Form):
         self.fields["template"].choices = [(str(t.pk), t.name) for t in templates]
 
 
-class SaveTemplateForm(forms.Form):
+class SaveTemplateForm(PortalForm):
     name = forms.CharField(max_length=200, label="Template name")
     description = forms.CharField(required=False, max_length=5000)
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(PortalForm):
     """Name, description and the label rows (posted as JSON by the row editor)."""
 
     name = forms.CharField(max_length=200)
@@ -138,7 +148,7 @@ class TemplateForm(forms.Form):
         return value
 
 
-class TemplateImportForm(forms.Form):
+class TemplateImportForm(PortalForm):
     file = forms.FileField(required=False, label="JSON file")
     text = forms.CharField(
         required=False,
@@ -173,7 +183,7 @@ class TemplateImportForm(forms.Form):
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
 
-class MemberAddForm(forms.Form):
+class MemberAddForm(PortalForm):
     username = forms.CharField(max_length=150, help_text="An existing user, or a new one to create.")
     email = forms.EmailField(required=False, help_text="For a new user.")
     role = forms.ChoiceField(choices=ROLE_CHOICES, initial=Role.ANNOTATOR)
@@ -185,11 +195,11 @@ class MemberAddForm(forms.Form):
     )
 
 
-class RoleForm(forms.Form):
+class RoleForm(PortalForm):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(PortalForm):
     action = forms.ChoiceField(required=False)
     actor = forms.ChoiceField(required=False)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
@@ -208,7 +218,7 @@ class AuditFilterForm(forms.Form):
         return cleaned
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(PortalForm):
     old_password = forms.CharField(
         label="Current password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
@@ -226,7 +236,7 @@ class PasswordChangeForm(forms.Form):
         return cleaned
 
 
-class CredentialForm(forms.Form):
+class CredentialForm(PortalForm):
     name = forms.CharField(max_length=100, help_text="What uses it, e.g. “training pipeline”.")
     expires_in_days = forms.IntegerField(
         min_value=0, max_value=3650, initial=365, label="Expires in (days)", help_text="0 = never."
