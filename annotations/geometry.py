@@ -379,6 +379,8 @@ def track_frames(keyframes: list[dict], *, frame_count: int | None = None) -> It
     "keyframe": bool, "source"}``; interpolated frames take ``occluded`` from the keyframe
     before them. Frames at or beyond ``frame_count`` are not yielded.
     """
+    if not keyframes:  # a track split or cut down to nothing shows nothing
+        return
     for current, nxt in zip(keyframes, [*keyframes[1:], None], strict=True):
         if current.get("absent"):
             continue

@@ -294,7 +294,8 @@ def _label(kind: str, raw: dict, ctx: ShapeContext, p: Problems):
     label = ctx.label_for(name)
     if label is None and ctx.check_labels:
         p.add("class_name", f"unknown class {name!r}; this project's classes are: {ctx.class_list()}.")
-    return label, (label.name if label is not None else name.strip())
+    # Model output keeps the model's own name: it is mapped to ours when accepted.
+    return label, (label.name if label is not None and ctx.check_labels else name.strip())
 
 
 def _attributes(value: Any, label, ctx: ShapeContext, p: Problems) -> dict | None:

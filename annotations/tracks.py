@@ -20,7 +20,7 @@ from annotations.geometry import track_frames
 from annotations.shape_geometry import Problems, check_keys, is_int, is_number
 
 BOX_KEYS = ("x", "y", "w", "h")
-EPS = 1e-9  # float slack on the 0-1 bounds (the value is then clamped)
+EPS = 1e-9  # float slack on the 0-1 bounds (x + w may round a hair above 1)
 MAX_KEYFRAMES = 100_000
 KEYFRAME_SOURCES = ("manual", "ai", "ai-accepted", "propagated", "imported", "interpolated")
 TRACK_ID_MAX = 64
@@ -48,8 +48,7 @@ def clean_box(value: Any, path: str, p: Problems, who: str) -> dict | None:
     if x < -EPS or y < -EPS or x + w > 1 + EPS or y + h > 1 + EPS:
         p.add(path, f"{who}: the box must lie inside 0-1 (x={x:g}, y={y:g}, x+w={x + w:g}, y+h={y + h:g}).")
         return None
-    x, y = max(x, 0.0), max(y, 0.0)
-    return {"x": x, "y": y, "w": min(w, 1.0 - x), "h": min(h, 1.0 - y)}
+    return {"x": x, "y": y, "w": w, "h": h}  # kept as sent: float noise within EPS is no reason to move a box
 
 
 def _frame_index(value: Any, frame_count: int | None, path: str, p: Problems, who: str) -> int | None:

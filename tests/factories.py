@@ -169,3 +169,80 @@ def _register_media() -> None:
 
 
 _register_media()
+
+
+# --- annotations ---------------------------------------------------------------------------
+def _register_annotations() -> None:
+    from annotations.models import Annotation, AnnotationRevision, Prediction, PredictionDecision
+    from tasks.models import Task
+
+    def newest_task(world):
+        """The organization's newest task, else a new one. Nested routes
+        (``/tasks/{task_pk}/annotations/{annotation_id}``) resolve because the sweep builds the
+        route's task first and the annotation lands on it."""
+        return Task.objects.for_organization(world.org).order_by("-pk").first() or build(Task, world)
+
+    def a_label(project, world):
+        from projects.services.labels import create_label
+
+        return project.labels.first() or create_label(
+            actor=world.owner, project=project, data={"name": "sweep label", "color": "#123456"}
+        )
+
+    @factory(Annotation)
+    def _annotation(world):
+        from annotations.services import write_annotations
+
+        task = newest_task(world)
+        label = a_label(task.project, world)
+        shape = {"type": "bbox", "class_name": label.name, "geometry": {"x": 1, "y": 1, "width": 4, "height": 4}}
+        return write_annotations(task, [shape], source="imported", actor=world.owner).annotations[0]
+
+    @factory(AnnotationRevision)
+    def _revision(world):
+        annotation = build(Annotation, world)
+        return AnnotationRevision.objects.filter(task_id=annotation.task_id).latest("number")
+
+    @factory(Prediction)
+    def _prediction(world):
+        from annotations.services import create_prediction
+
+        shape = {"type": "classification", "class_name": "sweep model class", "score": 0.5}
+        return create_prediction(newest_task(world), "sweep-model@1", shapes=[shape], score=0.5)
+
+    @factory(PredictionDecision)
+    def _decision(world):
+        from annotations.services import create_prediction, reject_prediction_shape
+        from tasks.services.claims import claim_next_task
+
+        task = build(Task, world)  # alone in its project: the claim hands out this one
+        task = claim_next_task(user=world.owner, project=task.project) or task
+        prediction = create_prediction(task, "sweep-model@1", shapes=[{"type": "classification", "class_name": "x"}])
+        return reject_prediction_shape(task, prediction.pk, 0, actor=world.owner)
+
+
+_register_annotations()
+
+
+# --- exports -------------------------------------------------------------------------------
+def _register_exports() -> None:
+    from exports.models import Export, Import
+    from projects.models import Project
+
+    @factory(Export)
+    def _export(world):
+        from exports.services.exports import request_export
+
+        return request_export(actor=world.owner, project=build(Project, world), format="coco")
+
+    @factory(Import)
+    def _import(world):
+        from django.core.files.base import ContentFile
+
+        from exports.services.imports import request_import
+
+        upload = ContentFile(b'{"images": [], "annotations": [], "categories": []}', name="sweep.json")
+        return request_import(actor=world.owner, project=build(Project, world), format="coco", upload=upload)
+
+
+_register_exports()
