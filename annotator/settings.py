@@ -361,9 +361,33 @@ MEDIA_LOCAL_CACHE_BYTES = env_int("MEDIA_LOCAL_CACHE_BYTES", 10 * 1024**3)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["JobStatusEnum"] = "jobs.models.JobStatus"
 # --- end Media -------------------------------------------------------------------------------
 
+# --- ML (owned by the ml app; see docs/ml.md) --------------------------------------------
+# SAM 2.1 weights: a checkpoint file and the config (inside the sam2 package) of the same
+# size: tiny sam2.1_hiera_t, small sam2.1_hiera_s, base_plus sam2.1_hiera_b+, large
+# sam2.1_hiera_l (configs/sam2.1/<name>.yaml). No checkpoint = SAM endpoints answer 503.
 SAM2_CHECKPOINT = env("SAM2_CHECKPOINT")
 SAM2_CONFIG = env("SAM2_CONFIG", "configs/sam2.1/sam2.1_hiera_t.yaml")
+# "auto" = cuda when available, else cpu; or any torch device ("cuda:1", "cpu").
 ML_DEVICE = env("ML_DEVICE", "auto")
+# Torch CPU threads in ML workers (0 = torch's default).
+ML_TORCH_THREADS = env_int("ML_TORCH_THREADS", 0)
+# SAM image embeddings kept per worker process (LRU, bounded by count and by size).
+ML_EMBEDDING_CACHE_ITEMS = env_int("ML_EMBEDDING_CACHE_ITEMS", 32)
+ML_EMBEDDING_CACHE_MB = env_int("ML_EMBEDDING_CACHE_MB", 1024)
+# How long a click waits for the ML worker's answer before a 503 "retry" (seconds).
+ML_INTERACTIVE_TIMEOUT_SECONDS = env_int("ML_INTERACTIVE_TIMEOUT_SECONDS", 30)
+# Organization models: largest TorchScript upload, images per batch request, models kept loaded.
+ML_MODEL_MAX_BYTES = env_int("ML_MODEL_MAX_BYTES", 2 * 1024**3)
+ML_INFERENCE_MAX_IMAGES = env_int("ML_INFERENCE_MAX_IMAGES", 100)
+ML_LOADED_MODELS = env_int("ML_LOADED_MODELS", 4)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ModelKindEnum": "ml.models.ModelKind",
+        "AutoAnnotationModeEnum": "ml.models.AutoAnnotationMode",
+        "PropagationDirectionEnum": "ml.models.Direction",
+    }
+)
+# --- end ML ----------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")
