@@ -1,0 +1,186 @@
+"""The exports API: start, list, poll, download (authenticated or by signed link), imports;
+permissions per role (export.create); tenancy (another organization's ids are 404)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotations.models import Annotation, Source
+from exports.actors import run_export_job, run_import_job
+from exports.models import Export, Import
+from organizations.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def start(client, project, **body):
+    return client.post(f"/api/v1/projects/{project.pk}/exports", {"format": "coco", **body}, format="json")
+
+
+def run(response) -> Export:
+    run_export_job.fn(response.json()["id"])
+    return Export.objects.get(pk=response.json()["id"])
+
+
+def test_export_job_lists_with_who_when_format_scope_size_and_downloads(studio):
+    client = studio.world.client(Role.MANAGER)
+    response = start(client, studio.project, scope={"statuses": ["created"], "sources": ["manual"]})
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["status"] == "queued" and body["download_url"] is None and body["job_id"]
+    export = run(response)
+    assert export.status == "succeeded" and export.size_bytes > 0 and export.frame_count == 3
+    listed = client.get(f"/api/v1/projects/{studio.project.pk}/exports").json()["results"]
+    assert listed[0]["id"] == export.pk
+    assert listed[0]["created_by"] == studio.world.user(Role.MANAGER).username
+    assert listed[0]["format"] == "coco" and listed[0]["size_bytes"] == export.size_bytes
+    assert listed[0]["scope_description"] == "status created" and listed[0]["created_at"]
+    detail = client.get(f"/api/v1/exports/{export.pk}").json()
+    assert detail["progress_done"] == detail["progress_total"] == 3
+    download = client.get(f"/api/v1/exports/{export.pk}/download")
+    assert download.status_code == 200
+    assert 'filename="Street_scenes_coco.zip"' in download["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert "annotations/instances_default.json" in archive.namelist()
+    # The signed link works without credentials (browsers), and only while it is intact.
+    url = detail["download_url"]
+    anonymous = APIClient()
+    assert anonymous.get(url).status_code == 200
+    assert anonymous.get(url[:-3] + "abc").status_code == 404
+    assert anonymous.get("/api/v1/exports/signed-download").status_code == 404
+
+
+def test_signed_link_expires(studio, settings):
+    client = studio.world.client(Role.OWNER)
+    export = run(start(client, studio.project))
+    url = client.get(f"/api/v1/exports/{export.pk}").json()["download_url"]
+    settings.DOWNLOAD_URL_EXPIRY_SECONDS = -1
+    assert APIClient().get(url).status_code == 404
+
+
+def test_download_before_the_job_finished_is_409(studio):
+    client = studio.world.client(Role.OWNER)
+    response = start(client, studio.project)
+    got = client.get(f"/api/v1/exports/{response.json()['id']}/download")
+    assert got.status_code == 409 and got.json()["code"] == "not_ready"
+
+
+def test_a_retried_export_job_is_a_no_op(studio):
+    client = studio.world.client(Role.OWNER)
+    export = run(start(client, studio.project))
+    path = export.file_path
+    run_export_job.fn(export.pk)
+    export.refresh_from_db()
+    assert export.file_path == path and export.job.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [(Role.OWNER, True), (Role.ADMIN, True), (Role.MANAGER, True), (Role.REVIEWER, False), (Role.ANNOTATOR, False)],
+)
+def test_export_and_import_need_export_create(studio, role, allowed):
+    client = studio.world.client(role)
+    expected = 202 if allowed else 403
+    assert start(client, studio.project).status_code == expected
+    assert client.get(f"/api/v1/projects/{studio.project.pk}/exports").status_code == (200 if allowed else 403)
+    upload = io.BytesIO(b"{}")
+    upload.name = "x.json"
+    response = client.post(
+        f"/api/v1/projects/{studio.project.pk}/annotation-imports",
+        {"format": "coco", "file": upload},
+        format="multipart",
+    )
+    assert response.status_code == expected
+    if not allowed:
+        assert "export.create" not in response.json()["message"] and "may not export" in response.json()["message"]
+
+
+def test_another_organizations_project_and_export_ids_are_404(studio, world_b):
+    own = studio.world.client(Role.OWNER)
+    export = run(start(own, studio.project))
+    other = world_b.client(Role.OWNER)
+    assert start(other, studio.project).status_code == 404
+    assert other.get(f"/api/v1/projects/{studio.project.pk}/exports").status_code == 404
+    assert other.get(f"/api/v1/exports/{export.pk}").status_code == 404
+    assert other.get(f"/api/v1/exports/{export.pk}/download").status_code == 404
+
+
+def test_a_foreign_task_in_the_scope_is_not_found(studio, world_b, make_project):
+    from tests.exports.conftest import LABELS, add_image_task
+
+    foreign = add_image_task(world_b, make_project(world_b, labels=LABELS))
+    response = start(studio.world.client(), studio.project, scope={"task_id": foreign.pk, "frame": 1})
+    assert response.status_code == 400 and "scope.task_id" in response.json()["errors"]
+
+
+def test_bad_requests_say_what_to_fix(studio):
+    client = studio.world.client()
+    assert start(client, studio.project, format="tiff").status_code == 400
+    response = start(client, studio.project, options={"segmentation": "bitmap"})
+    assert response.status_code == 400 and "options.segmentation" in response.json()["errors"]
+    response = start(client, studio.project, scope={"frame_start": 0})
+    assert response.status_code == 400 and "scope.frame_start" in response.json()["errors"]
+
+
+def test_formats_are_listed_with_their_options(studio):
+    body = studio.world.client(Role.ANNOTATOR).get("/api/v1/exports/formats").json()
+    names = [f["name"] for f in body["exports"]]
+    assert names[:3] == ["coco", "yolo", "yolo_seg"] and "segmentation_results" in names
+    seg = next(f for f in body["exports"] if f["name"] == "segmentation_results")
+    assert {o["name"] for o in seg["options"]} == {"outputs", "mix_opacity", "mix_format", "folder_names"}
+    assert [f["name"] for f in body["imports"]] == ["coco", "yolo", "voc", "labelme", "gt_masks"]
+
+
+def test_import_upload_runs_and_reports(studio):
+    client = studio.world.client(Role.MANAGER)
+    doc = {
+        "images": [{"id": 1, "file_name": "one.png", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "car"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 10], "segmentation": []}],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("annotations/instances_default.json", json.dumps(doc))
+    buffer.seek(0)
+    buffer.name = "coco.zip"
+    response = client.post(
+        f"/api/v1/projects/{studio.project.pk}/annotation-imports",
+        {"format": "coco", "file": buffer, "options": json.dumps({"on_invalid_shape": "skip_shape"})},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.json()
+    run_import_job.fn(response.json()["id"])
+    record = Import.objects.get(pk=response.json()["id"])
+    assert record.status == "succeeded" and record.report["totals"]["accepted"] == 1
+    detail = client.get(f"/api/v1/annotation-imports/{record.pk}").json()
+    assert detail["report"]["files"][0]["task_id"] == studio.tasks[0].pk
+    box = Annotation.objects.get(task=studio.tasks[0], source=Source.IMPORTED)
+    assert box.produced_by_id == record.job_id and box.geometry == {"x": 1, "y": 2, "width": 10, "height": 10}
+    # A retried job writes nothing twice.
+    run_import_job.fn(record.pk)
+    assert Annotation.objects.filter(task=studio.tasks[0], source=Source.IMPORTED).count() == 1
+
+
+def test_import_with_bad_options_is_400(studio):
+    upload = io.BytesIO(b"{}")
+    upload.name = "x.json"
+    response = studio.world.client().post(
+        f"/api/v1/projects/{studio.project.pk}/annotation-imports",
+        {"format": "coco", "file": upload, "options": json.dumps({"unknown_classes": "guess"})},
+        format="multipart",
+    )
+    assert response.status_code == 400 and "options.unknown_classes" in response.json()["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_export_actor_runs_on_the_exports_queue(studio, stub_worker):
+    response = start(studio.world.client(), studio.project, format="yolo")
+    assert response.status_code == 202
+    stub_worker.join("exports")
+    export = Export.objects.get(pk=response.json()["id"])
+    assert export.status == "succeeded" and export.file_name == "Street_scenes_yolo.zip"
