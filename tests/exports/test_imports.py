@@ -42,9 +42,13 @@ def imported(task) -> list[Annotation]:
 
 
 def test_a_nan_vertex_refuses_the_file_before_any_rasteriser_sees_it(studio, tmp_path):
-    raw = json.dumps({"images": [{"id": 1, "file_name": "one.png", "width": 64, "height": 48}],
-                      "categories": [{"id": 1, "name": "car"}],
-                      "annotations": [ann([[1, 1, float("nan"), 5, 9, 9]])]})  # fmt: skip
+    raw = json.dumps(
+        {
+            "images": [{"id": 1, "file_name": "one.png", "width": 64, "height": 48}],
+            "categories": [{"id": 1, "name": "car"}],
+            "annotations": [ann([[1, 1, float("nan"), 5, 9, 9]])],
+        }
+    )
     assert "NaN" in raw
     coco_file(tmp_path / "in", [], raw=raw)
     report = import_from(studio.project, "coco", tmp_path / "in")
@@ -77,8 +81,13 @@ def test_insane_and_degenerate_polygons_are_refused_with_their_reason(studio, tm
 
 
 def test_truncated_coco_is_refused_and_writes_nothing(studio, tmp_path):
-    good = json.dumps({"images": [{"id": 1, "file_name": "one.png"}], "annotations": [ann([[2, 2, 20, 2, 20, 20]])],
-                       "categories": [{"id": 1, "name": "car"}]})  # fmt: skip
+    good = json.dumps(
+        {
+            "images": [{"id": 1, "file_name": "one.png"}],
+            "annotations": [ann([[2, 2, 20, 2, 20, 20]])],
+            "categories": [{"id": 1, "name": "car"}],
+        }
+    )
     coco_file(tmp_path / "in", [], raw=good[: len(good) // 2])
     report = import_from(studio.project, "coco", tmp_path / "in")
     assert report.totals == {**report.totals, "files": 1, "refused": 1}
@@ -115,7 +124,7 @@ def test_aliases_map_to_their_class(studio, tmp_path):
                 "imageHeight": 48,
                 "shapes": [{"label": "pedestrian", "shape_type": "rectangle", "points": [[1, 1], [9, 9]]}],
             }
-        )  # fmt: skip
+        )
     )
     report = import_from(studio.project, "labelme", tmp_path / "in")
     assert report.files[0]["status"] == "accepted"
@@ -152,7 +161,7 @@ def test_declared_image_size_differences_are_scaled_and_reported(studio, tmp_pat
                 "imageHeight": 96,
                 "shapes": [{"label": "car", "shape_type": "rectangle", "points": [[2, 2], [20, 20]]}],
             }
-        )  # fmt: skip
+        )
     )
     report = import_from(studio.project, "labelme", tmp_path / "in")
     assert report.files[0]["status"] == "adapted" and "coordinates scaled" in report.files[0]["notes"][0]
