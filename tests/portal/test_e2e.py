@@ -139,6 +139,7 @@ def sign_in(page, username: str) -> None:
 
 def nav(page, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+    page.wait_for_load_state("load")  # module scripts have run: dialogs are ours from here on
 
 
 def flash(page, text: str) -> None:
@@ -209,6 +210,7 @@ def test_projects_labels_templates_credentials_and_members_in_a_browser(page):
     # Labels: drag a row to the top, then move one with the keyboard; both are saved.
     page.get_by_role("link", name="E2E HN renamed", exact=True).click()
     page.get_by_role("link", name="Labels", exact=True).click()
+    page.locator("[data-reorder-list][data-enhanced]").wait_for()  # labels.js has loaded
     before = label_order(page)
     third = before[2]
     page.locator(f'tr[data-label-name="{third}"]').drag_to(
@@ -223,8 +225,22 @@ def test_projects_labels_templates_credentials_and_members_in_a_browser(page):
     page.keyboard.press("Alt+ArrowDown")
     page.locator('[data-reorder-list][data-saved="2"]').wait_for()
     page.reload()
+    page.locator("[data-reorder-list][data-enhanced]").wait_for()
     assert label_order(page) == [before[0], third, before[1], *before[3:]]
     shot(page, "05-labels")
+
+    # Attribute schema editor on a label's edit page.
+    page.get_by_role("link", name=f"Edit {third}").click()
+    page.get_by_role("button", name="Add attribute").click()
+    page.get_by_label("Attribute 1 name").fill("occluded")
+    page.get_by_label("Attribute 1 type").select_option("checkbox")
+    page.get_by_role("button", name="Add attribute").click()
+    page.get_by_label("Attribute 2 name").fill("side")
+    page.get_by_label("Attribute 2 options, comma separated").fill("left, right")
+    page.get_by_role("button", name="Save label").click()
+    flash(page, f"Saved label “{third}”.")
+    row = page.locator(f'tr[data-label-name="{third}"]')
+    assert "occluded: checkbox" in row.inner_text() and "side: select" in row.inner_text()
 
     # Import a template JSON: a bad row is shown in the preview, then a good file imports.
     nav(page, "Templates")
@@ -245,6 +261,19 @@ def test_projects_labels_templates_credentials_and_members_in_a_browser(page):
     page.get_by_role("button", name="Confirm import").click()
     flash(page, "Imported 1 template")
     page.get_by_role("heading", name="E2E import").wait_for()
+
+    # The template's rows are an editable table; Alt+↓ moves a row, saving keeps the order.
+    editor_rows = page.locator("table.row-editor tbody tr")
+    editor_rows.first.wait_for()  # template-editor.js has loaded
+    assert editor_rows.count() == 2
+    top = editor_rows.nth(0).locator("[data-k=name]").input_value()
+    editor_rows.nth(0).locator("[data-k=name]").focus()
+    page.keyboard.press("Alt+ArrowDown")
+    page.get_by_label("Name of row 2").fill(f"{top} moved")
+    page.get_by_role("button", name="Save template").click()
+    flash(page, "Saved template “E2E import”.")
+    names = page.locator("table.row-editor tbody [data-k=name]").evaluate_all("inputs => inputs.map(i => i.value)")
+    assert names[1] == f"{top} moved"
 
     # API token: created, shown once, revoked through the in-page confirmation.
     page.get_by_role("link", name="demo-owner").click()

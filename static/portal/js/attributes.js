@@ -45,6 +45,11 @@ function enhance(textarea, schema) {
   if (label) label.id ||= `${textarea.id}-label`;
 
   const serialize = () => {
+    [...rows.children].forEach((row, index) => {
+      for (const node of row.querySelectorAll("[data-label-base]")) {
+        node.setAttribute("aria-label", node.dataset.labelBase.replace("#", String(index + 1)));
+      }
+    });
     const out = [];
     for (const row of rows.children) {
       const spec = { ...row._spec };
@@ -79,9 +84,11 @@ function enhance(textarea, schema) {
     const index = rows.children.length + 1;
     const name = el("input", { value: spec.name || "", required: true });
     name.dataset.k = "name";
+    name.dataset.labelBase = "Attribute # name";
     name.setAttribute("aria-label", `Attribute ${index} name`);
     const type = el("select", {}, TYPES.map((t) => el("option", { value: t, textContent: t, selected: t === spec.type })));
     type.dataset.k = "type";
+    type.dataset.labelBase = "Attribute # type";
     type.setAttribute("aria-label", `Attribute ${index} type`);
     const extra = el("input", {
       value:
@@ -102,6 +109,7 @@ function enhance(textarea, schema) {
     required.dataset.k = "required";
     const requiredLabel = el("label", {}, [required, document.createTextNode("required")]);
     const remove = el("button", { type: "button", className: "small danger-outline", textContent: "Remove" });
+    remove.dataset.labelBase = "Remove attribute #";
     remove.setAttribute("aria-label", `Remove attribute ${index}`);
     const row = el("div", { className: "attr-row" }, [name, type, extra, requiredLabel, remove]);
     row._spec = { ...spec };

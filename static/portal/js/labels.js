@@ -51,6 +51,7 @@ export function initLabelReorder() {
   };
 
   makeSortable(tbody, { onChange: save });
+  table.dataset.enhanced = "yes";
 
   // The ↑/↓ buttons move in place instead of reloading the page.
   tbody.addEventListener("click", (event) => {

@@ -37,7 +37,17 @@ export function initTemplateEditor() {
   if (help) help.hidden = true;
   textarea.after(editor);
 
+  // Row numbers in the accessible names follow the rows as they move.
+  const renumber = () => {
+    [...tbody.children].forEach((tr, index) => {
+      for (const node of tr.querySelectorAll("[data-label-base]")) {
+        node.setAttribute("aria-label", `${node.dataset.labelBase} row ${index + 1}`);
+      }
+    });
+  };
+
   const serialize = () => {
+    renumber();
     const trs = [...tbody.children];
     textarea.value = JSON.stringify(
       trs.map((tr, index) => {
@@ -60,10 +70,12 @@ export function initTemplateEditor() {
     const input = (k, props, label) => {
       const node = el("input", props);
       node.dataset.k = k;
+      node.dataset.labelBase = `${label} of`;
       node.setAttribute("aria-label", `${label} of row ${n}`);
       return node;
     };
     const remove = el("button", { type: "button", className: "small danger-outline", textContent: "Remove" });
+    remove.dataset.labelBase = "Remove";
     remove.setAttribute("aria-label", `Remove row ${n}`);
     const handle = el("span", { className: "drag-handle", textContent: "⠿", title: "Drag to reorder" });
     handle.setAttribute("aria-hidden", "true");
