@@ -6,7 +6,13 @@ candidates). docs/annotations.md describes them.
 """
 
 from annotations.services.predictions import accept_prediction_shape, create_prediction, reject_prediction_shape
-from annotations.services.saving import clear_chain, restore_revision, save_annotations, write_annotations
+from annotations.services.saving import (
+    clear_chain,
+    delete_annotations,
+    restore_revision,
+    save_annotations,
+    write_annotations,
+)
 from annotations.services.video import compose_tracks, convert_to_bboxes
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "compose_tracks",
     "convert_to_bboxes",
     "create_prediction",
+    "delete_annotations",
     "reject_prediction_shape",
     "restore_revision",
     "save_annotations",

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from annotations.models import Annotation, AnnotationRevision
 from annotator.api.errors import Conflict
+from projects.kinds import AnnotationType
 from tasks.models import Task
 from tasks.services.locks import refuse_if_locked_by_other, require_lock
 
@@ -103,10 +104,22 @@ def edit_task(
         yield TaskEdit(task=locked, actor=actor, before=task_snapshot(locked))
 
 
+def drop_dangling_relations(task: Task) -> int:
+    """Delete relations whose end was deleted (a relation never points at nothing)."""
+    ids = set(Annotation.objects.filter(task=task).values_list("pk", flat=True))
+    relations = Annotation.objects.filter(task=task, type=AnnotationType.RELATION).values_list("pk", "geometry")
+    dangling = [pk for pk, g in relations if g.get("from") not in ids or g.get("to") not in ids]
+    if dangling:
+        Annotation.objects.filter(pk__in=dangling).delete()
+    return len(dangling)
+
+
 def commit_revision(
     edit: TaskEdit, action: str, *, force: bool = False, extra: dict | None = None
 ) -> AnnotationRevision | None:
-    """Record the edit as the task's next revision (None when nothing changed and not ``force``)."""
+    """Record the edit as the task's next revision (None when nothing changed and not ``force``).
+    Relations left without an end by the edit are deleted with it."""
+    drop_dangling_relations(edit.task)
     after = task_snapshot(edit.task)
     summary = diff_snapshots(edit.before, after)
     if not force and not any(summary.values()):

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from annotations.models import Annotation, AnnotationRevision, Prediction, Source
-from annotations.services.revisions import TaskEdit, commit_revision, edit_task
+from annotations.services.revisions import LockRule, TaskEdit, commit_revision, edit_task
 from annotations.shapes import CleanShape, ShapeContext, validate_shapes
 from annotator.api.errors import Conflict
 from audit.services import record_event
@@ -202,6 +203,37 @@ def write_annotations(
             after={"revision": edit.task.annotation_revision, "source": source, "count": len(annotations)},
         )
         return WriteResult(task=edit.task, revision=saved, annotations=annotations)
+
+
+def delete_annotations(
+    task: Task | int,
+    annotation_ids: list[int],
+    *,
+    actor: Any,
+    revision: int | None = None,
+    lock: LockRule = "holder",
+    action: str = "delete",
+) -> WriteResult:
+    """Delete some of a task's annotations as one new revision (relations to them go too).
+
+    ``lock`` as in ``edit_task`` (``not_other`` for faces without claims, e.g. Cytomine).
+    Ids that are not this task's annotations are refused (400 naming them).
+    """
+    with edit_task(task, actor=actor, revision=revision, lock=lock) as edit:
+        found = set(Annotation.objects.filter(task=edit.task, pk__in=annotation_ids).values_list("pk", flat=True))
+        missing = sorted(set(annotation_ids) - found)
+        if missing:
+            raise ValidationError({"annotation_ids": [f"no annotation {missing[0]} on task {edit.task.pk}."]})
+        Annotation.objects.filter(pk__in=found).delete()
+        saved = commit_revision(edit, action)
+        record_event(
+            actor=actor,
+            organization=edit.task.organization_id,
+            action=f"annotation.{action}",
+            target=edit.task,
+            after={"deleted": sorted(found), "revision": edit.task.annotation_revision},
+        )
+        return WriteResult(task=edit.task, revision=saved, annotations=[])
 
 
 def clear_chain(task: Task | int, job: Job, *, actor: Any = None) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from annotations.models import Annotation, AnnotationRevision, Source
-from annotations.services import clear_chain, create_prediction, write_annotations
+from annotations.services import clear_chain, create_prediction, delete_annotations, write_annotations
 from annotations.shapes import ShapesInvalid
 from audit.models import AuditEvent
 from jobs.services import create_job
@@ -107,3 +108,13 @@ def test_clear_chain_removes_exactly_that_jobs_propagated_annotations(video_desk
 def test_create_prediction_takes_internal_shapes(desk):
     prediction = create_prediction(desk.task, "sam2.1", shapes=[{**box(class_name="pedestrian"), "score": 0.8}])
     assert prediction.shapes[0]["class_name"] == "pedestrian" and prediction.shapes[0]["score"] == 0.8
+
+
+def test_delete_annotations_is_one_revision_and_refuses_other_ids(desk):
+    a, b = desk.draft([box(), box(x=50)]).json()["annotations"]
+    result = delete_annotations(desk.task, [a["id"]], actor=desk.annotator, revision=1)
+    assert result.revision.summary["removed"] == [a["id"]] and result.revision.action == "delete"
+    assert list(Annotation.objects.filter(task=desk.task).values_list("pk", flat=True)) == [b["id"]]
+    with pytest.raises(ValidationError, match="no annotation 999999"):
+        delete_annotations(desk.task, [b["id"], 999999], actor=desk.annotator)
+    assert Annotation.objects.filter(pk=b["id"]).exists()

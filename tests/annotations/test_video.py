@@ -245,3 +245,13 @@ def test_compositions_need_the_lock_and_the_permission(video_desk, world_a):
     body = {"operation": "aggregate_bboxes", "annotation_ids": [a["id"], b["id"]]}
     assert compose(video_desk, role=Role.MANAGER, **body).status_code == 423
     assert compose(video_desk, role=Role.REVIEWER, **body).status_code == 403
+
+
+def test_relations_to_a_deleted_track_go_with_it(video_desk):
+    t, b = make(video_desk, track(keyframe(0)), video_bbox(3))
+    (relation,) = make(video_desk, {"type": "relation", "geometry": {"from": t["id"], "to": b["id"]}})
+    body = convert(video_desk, t["id"], operation="split", scope="track").json()
+    assert body["deleted_source"] is True
+    assert not Annotation.objects.filter(pk=relation["id"]).exists()
+    latest = AnnotationRevision.objects.filter(task=video_desk.task).latest("number")
+    assert relation["id"] in latest.summary["removed"]
