@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "media",
     "exports",
     "ml",
+    "compat",
     "portal",
     "demo",
 ]

@@ -12,6 +12,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Peer clients (Cytomine, the detection service): their own paths, before the portal.
+    path("api/", include("compat.api.urls")),
+    path("server/", include("compat.api.server_urls")),
     path("", include("portal.urls")),
 ]
 
