@@ -150,7 +150,11 @@ class Command(BaseCommand):
         check_scope_objects(project, clean)
         clean_options = {**get_exporter(opts["format"]).clean_options(options), "include_images": not opts["no_images"]}
         out = Path(opts["out"])
-        writer = ZipArchiveWriter(out) if out.suffix.lower() == ".zip" else DirectoryWriter(out)
+        if out.suffix.lower() == ".zip":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            writer = ZipArchiveWriter(out)
+        else:
+            writer = DirectoryWriter(out)
         bar = self._bar(opts)
         bar.total = count_frames(project, clean)
         with bar, writer:
