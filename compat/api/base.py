@@ -7,6 +7,7 @@ import math
 from typing import Any, ClassVar
 
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -14,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.authentication import KeyPairAuthentication, SessionAuthentication, TokenAuthentication
 from annotator.api.errors import exception_handler
+from annotator.api.serializers import MessageSerializer
 from compat.authentication import CytomineSessionAuthentication, remember_key_pair
 from organizations.api.base import TenantAPIView, is_valid_id
 
@@ -22,6 +24,14 @@ from organizations.api.base import TenantAPIView, is_valid_id
 MAX_UNPAGED = 100_000
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
+
+# Shared by the Cytomine views' schema declarations.
+READ = {"get": "project.view"}
+PAGING = [
+    OpenApiParameter("max", int, description="Items per page; 0 (default) = all."),
+    OpenApiParameter("offset", int, description="Index of the first item."),
+]
+ERRORS = {400: MessageSerializer, 403: MessageSerializer, 404: MessageSerializer}
 
 
 def cytomine_exception_handler(exc: Exception, context: dict[str, Any]):

@@ -3,7 +3,7 @@ and the detection-service contract. Included by ``annotator/urls.py`` before the
 
 from django.urls import re_path
 
-from compat.api import cytomine, detection, images
+from compat.api import annotations, cytomine, detection, images
 
 
 def cytomine_path(route: str, view, name: str):
@@ -39,8 +39,8 @@ urlpatterns = [
         name="cytomine-thumb",
     ),
     re_path(rf"^imageinstance/{ID}/download$", images.DownloadView.as_view(), name="cytomine-download"),
-    cytomine_path(r"annotation", cytomine.AnnotationListView, "annotations"),
-    cytomine_path(rf"annotation/{ID}", cytomine.AnnotationDetailView, "annotation"),
+    cytomine_path(r"annotation", annotations.AnnotationListView, "annotations"),
+    cytomine_path(rf"annotation/{ID}", annotations.AnnotationDetailView, "annotation"),
     # The detection-service contract (its clients send both /api/detect and /api/detect/).
     re_path(r"^detect/?$", detection.DetectView.as_view(), name="detection-detect"),
     re_path(r"^data/getRecent/?$", detection.RecentView.as_view(), name="detection-recent"),

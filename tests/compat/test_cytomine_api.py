@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from shapely import wkt as shapely_wkt
 
 from annotations.models import Annotation, AnnotationRevision
+from compat.api import annotation_serializers as cas
 from compat.api import serializers as cs
 from organizations.roles import Role
 from tests.compat.conftest import HEIGHT, WIDTH, draw, import_picture, picture
@@ -351,8 +352,34 @@ def test_declared_fields_are_the_fields_served(slide, rf):
         (cs.CytomineTermSerializer(slide.labels["tumor"]), None),
         (cs.CytomineOntologySerializer(project, context={"labels": {}}), None),
         (cs.CytomineImageInstanceSerializer(task, context={"request": request}), None),
-        (cs.CytomineAnnotationSerializer(annotation, context={"request": request}), None),
+        (cas.CytomineAnnotationSerializer(annotation, context={"request": request}), None),
         (cs.CytomineCurrentUserSerializer(slide.world.owner, context={"membership": membership}), None),
     ]
     for serializer, _ in cases:
         assert set(serializer.data) == set(serializer.fields), type(serializer).__name__
+
+
+def test_lists_take_the_same_number_of_queries_for_one_item_or_many(slide):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = key_client(slide.world)
+    client.get("/api/project.json")  # open the client session first (a write of its own)
+
+    def count(path: str, params: dict) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path, params).status_code == 200
+        return len(queries)
+
+    listing = ("/api/annotation.json", {"image": slide.task.pk, "showWKT": "true", "showTerm": "true", "showUser": "1"})
+    images = (f"/api/project/{slide.project.pk}/imageinstance.json", {})
+    few = [count(*listing), count(*images), count("/api/project.json", {}), count("/api/ontology.json", {})]
+    point = {"type": "points", "class_name": "tumor", "frame_index": 0}
+    draw(slide.task, [{**point, "geometry": {"points": [[i, i]]}} for i in range(1, 12)], slide.world.owner)
+    for i in range(3):
+        import_picture(slide.world, slide.project, picture(variant=20 + i), name=f"q-{i}.png")
+    from projects.services.projects import create_project
+
+    create_project(actor=slide.world.owner, organization=slide.world.org, name="another", kind="image")
+    many = [count(*listing), count(*images), count("/api/project.json", {}), count("/api/ontology.json", {})]
+    assert many == few
