@@ -3,29 +3,52 @@
 The browser (session-authenticated) sends ``{"action": "subscribe", "job": id}`` or
 ``{"action": "subscribe", "project": id}``; the consumer joins the group only after checking
 that the object belongs to one of the user's organizations, otherwise it answers
-``{"type": "error", "message": "not found"}`` — never more.
+``{"type": "error", "message": "... not found"}`` — never more.
+
+Project groups carry job progress of the project and task events (``{"type": "task",
+"event": "created" | "status", ...}``, ``{"type": "media", "event": "ready", ...}``).
+
+Membership is checked again while events flow (at most every ``RECHECK_SECONDS``): a user
+removed from an organization stops receiving its events and is told so.
 """
 
 from __future__ import annotations
+
+import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from jobs.events import job_group, project_group
 
+MAX_SUBSCRIPTIONS = 200
+RECHECK_SECONDS = 30.0
+
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
-        self.groups_joined: set[str] = set()
+        self.groups_joined: dict[str, int] = {}  # group -> organization id
+        self.checked_at = time.monotonic()
         await self.accept()
 
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", set()):
+        for group in list(getattr(self, "groups_joined", {})):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if content is None:
+            await self.send_json({"type": "error", "message": "Send JSON text frames."})
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):
@@ -36,24 +59,28 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if target is None or not isinstance(raw_id, int) or isinstance(raw_id, bool) or not 0 < raw_id < 2**63:
             await self.send_json({"type": "error", "message": "Name a job or project id (integer)."})
             return
-        group = await self._group_for(target, raw_id)
-        if group is None:
+        found = await self._group_for(target, raw_id)
+        if found is None:
             await self.send_json({"type": "error", "message": f"{target} {raw_id} not found."})
             return
+        group, org_id = found
         if content["action"] == "subscribe":
+            if group not in self.groups_joined and len(self.groups_joined) >= MAX_SUBSCRIPTIONS:
+                await self.send_json({"type": "error", "message": f"At most {MAX_SUBSCRIPTIONS} subscriptions."})
+                return
             await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+            self.groups_joined[group] = org_id
             await self.send_json({"type": "subscribed", target: raw_id})
             snapshot = await self._snapshot(target, raw_id)
             if snapshot:
                 await self.send_json(snapshot)
         else:
             await self.channel_layer.group_discard(group, self.channel_name)
-            self.groups_joined.discard(group)
+            self.groups_joined.pop(group, None)
             await self.send_json({"type": "unsubscribed", target: raw_id})
 
     @database_sync_to_async
-    def _group_for(self, target: str, object_id: int) -> str | None:
+    def _group_for(self, target: str, object_id: int) -> tuple[str, int] | None:
         from jobs.models import Job
         from organizations.models import Membership
         from projects.models import Project
@@ -67,7 +94,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         if org_id is None:
             return None
-        return job_group(org_id, object_id) if target == "job" else project_group(org_id, object_id)
+        group = job_group(org_id, object_id) if target == "job" else project_group(org_id, object_id)
+        return group, org_id
 
     @database_sync_to_async
     def _snapshot(self, target: str, object_id: int) -> dict | None:
@@ -79,5 +107,28 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         job = Job.objects.filter(pk=object_id).first()
         return job_event(job) if job else None
 
+    @database_sync_to_async
+    def _member_org_ids(self) -> set[int]:
+        from organizations.models import Membership
+
+        user = self.scope["user"]
+        return set(Membership.objects.filter(user=user, user__is_active=True).values_list("organization_id", flat=True))
+
+    async def _drop_lost_organizations(self) -> bool:
+        """Leave the groups of organizations the user no longer belongs to (True if any)."""
+        current = await self._member_org_ids()
+        lost = {org for org in self.groups_joined.values() if org not in current}
+        for group, org in list(self.groups_joined.items()):
+            if org in lost:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.pop(group, None)
+        if lost:
+            await self.send_json({"type": "error", "message": "Your access to an organization ended; unsubscribed."})
+        return bool(lost)
+
     async def event_message(self, message):
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
+            self.checked_at = time.monotonic()
+            if await self._drop_lost_organizations():
+                return  # this event may come from the organization just left: drop it
         await self.send_json(message["event"])

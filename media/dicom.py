@@ -388,5 +388,5 @@ def strip_patient_identity(source: Path | str, target: Path | str) -> None:
     _strip(ds)
     ds.remove_private_tags()
     ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = "Annotator: patient identity removed on ingest (PS3.15 basic profile subset)"
+    ds.DeidentificationMethod = "Annotator: PS3.15 basic profile subset on ingest"
     ds.save_as(str(target), enforce_file_format=True)

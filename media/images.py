@@ -73,10 +73,10 @@ def probe_image(source: Path | str | bytes, *, max_pixels: int) -> ImageProbe:
             f"{width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}",
             code="too_many_pixels",
         )
-    orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
             image.load()
             fmt, mode = image.format, image.mode
             oriented = ImageOps.exif_transpose(image)

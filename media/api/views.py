@@ -62,11 +62,6 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectChi
     ordering_fields = ["created_at", "finished_at"]
     ordering = ["-created_at"]
 
-    def get_parsers(self):
-        if getattr(self, "action", None) == "create":
-            return [parsers.MultiPartParser(), parsers.FormParser()]
-        return super().get_parsers()
-
     def scope_queryset(self, queryset):
         files = Q(import_files__is_archive=False)
         return queryset.select_related("created_by").annotate(
@@ -208,11 +203,8 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
     }
     filterset_fields = ["status"]
     ordering = ["-created_at"]
-
-    def get_parsers(self):
-        if getattr(self, "action", None) == "partial_update":
-            return [ChunkParser(), OctetChunkParser()]
-        return super().get_parsers()
+    # JSON to create, raw bytes for chunks (parsers are chosen by Content-Type).
+    parser_classes = [parsers.JSONParser, ChunkParser, OctetChunkParser]
 
     def scope_queryset(self, queryset):
         return queryset.select_related("created_by", "project")

@@ -1,0 +1,108 @@
+"""Retried messages: an import or a video job that crashed half-way and runs again makes
+no second task, asset, frame or file; a finished job ignores a redelivered message."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.storage import default_storage
+
+from jobs.models import Job
+from media import synthetic
+from media.actors import MAX_RETRIES, process_video, run_import
+from media.models import Asset, Frame, ImportFile
+from media.services import prepare, video_processing
+from media.services.imports import Source, start_import
+from tasks.models import Task
+from tests.media.conftest import files_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _listing(prefix: str) -> list[str]:
+    from media.storage import list_files
+
+    return sorted(list_files(prefix))
+
+
+def test_an_import_that_crashed_half_way_completes_on_retry_without_duplicates(world_a, make_project, monkeypatch):
+    project = make_project(world_a, "image")
+    pairs = [(f"{n}.png", synthetic.image_bytes(16, 16, seed=n)) for n in range(4)]
+    job = start_import(actor=world_a.owner, project=project, files=files_of(pairs), source=Source.UPLOAD)
+
+    real = prepare.prepare_images
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ConnectionError("storage went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "prepare_images", flaky)
+    with pytest.raises(ConnectionError):
+        run_import.fn(job.pk)  # Dramatiq would retry this message
+    assert Task.objects.filter(project=project).count() == 2
+    assert Job.objects.get(pk=job.pk).status == "running"
+
+    run_import.fn(job.pk)  # the retry
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 2
+    assert Task.objects.filter(project=project).count() == 4
+    assert Asset.objects.filter(project=project).count() == 4
+    assert Frame.objects.filter(task__project=project).count() == 4
+    assert set(ImportFile.objects.filter(job=job).values_list("outcome", flat=True)) == {"accepted"}
+    thumbnails = _listing(f"{project.storage_prefix}/thumbnails")
+    assert len(thumbnails) == 4  # rewritten in place, never copies with another name
+
+    run_import.fn(job.pk)  # a redelivered message for a finished job does nothing
+    assert Task.objects.filter(project=project).count() == 4 and Job.objects.get(pk=job.pk).attempts == 2
+
+
+def test_a_video_job_that_crashed_after_encoding_reruns_cleanly(world_a, make_project, monkeypatch, tmp_path):
+    project = make_project(world_a, "video")
+    path = tmp_path / "v.avi"
+    synthetic.write_video(path, codec="mpeg4", container="avi", frames=8)
+    job = start_import(
+        actor=world_a.owner, project=project, files=files_of([("v.avi", path.read_bytes())]), source=Source.UPLOAD
+    )
+    run_import.fn(job.pk)
+    video_job = Job.objects.get(kind="media.video", params__import_job_id=job.pk)
+
+    real = video_processing._apply_picture_types
+
+    def crash(*args, **kwargs):
+        raise ConnectionError("database connection lost")
+
+    monkeypatch.setattr(video_processing, "_apply_picture_types", crash)
+    with pytest.raises(ConnectionError):
+        process_video.fn(video_job.pk)
+    monkeypatch.setattr(video_processing, "_apply_picture_types", real)
+    process_video.fn(video_job.pk)
+
+    asset = Asset.objects.get(project=project)
+    assert asset.status == "ready" and asset.playback_path
+    assert Frame.objects.filter(asset=asset).count() == 8
+    assert all(Frame.objects.filter(asset=asset).values_list("pict_type", flat=True))
+    assert _listing(f"{project.storage_prefix}/playback") == [asset.playback_path]
+    video_job.refresh_from_db()
+    assert video_job.status == "succeeded" and video_job.attempts == 2
+    assert video_job.result["playback_copy"] is True
+
+
+def test_the_last_attempt_fails_the_job_with_the_reason(world_a, make_project, monkeypatch):
+    project = make_project(world_a, "image")
+    job = start_import(
+        actor=world_a.owner,
+        project=project,
+        files=files_of([("a.png", synthetic.image_bytes(8, 8))]),
+        source=Source.UPLOAD,
+    )
+    monkeypatch.setattr(prepare, "prepare_images", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("down")))
+    for _ in range(MAX_RETRIES):
+        with pytest.raises(ConnectionError):
+            run_import.fn(job.pk)
+    run_import.fn(job.pk)  # the last one gives up
+    job.refresh_from_db()
+    assert job.status == "failed" and "ConnectionError: down" in job.errors[-1]
+    assert not Task.objects.filter(project=project).exists()
+    assert default_storage.exists(ImportFile.objects.get(job=job).stored_path)  # nothing was half-decided

@@ -1,0 +1,214 @@
+"""Video: timetable from real timestamps (VFR included), picture types, exact frames,
+playback copies for sources browsers cannot play, manifest and task metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+
+from media import selectors, synthetic
+from media.models import Asset, Frame
+from tasks.models import Task
+from tests.media.conftest import outcomes
+
+pytestmark = pytest.mark.django_db
+
+SEED_KEYS = {
+    "duration_ms",
+    "fps",
+    "frame_count",
+    "width",
+    "height",
+    "codec",
+    "playback_path",
+    "playback_codec",
+    "poster_frame_path",
+    "frame_timetable_frame_count",
+}
+
+
+def clip(tmp_path, name: str, **kwargs) -> tuple[bytes, list[float]]:
+    path = Path(tmp_path) / name
+    times = synthetic.write_video(path, **kwargs)
+    return path.read_bytes(), times
+
+
+def top_level_boxes(data: bytes) -> list[bytes]:
+    boxes, offset = [], 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        boxes.append(data[offset + 4 : offset + 8])
+        if size == 1:
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        if size < 8:
+            break
+        offset += size
+    return boxes
+
+
+def assert_frames_exact(task, count: int) -> None:
+    """Every frame decodes to its own picture (marker block = frame number)."""
+    for index in range(count):
+        level = selectors.frame_image(task, index)[:40, :40].mean()
+        assert abs(level - synthetic.frame_level(index)) < 6, f"frame {index}: {level}"
+
+
+def test_h264_mp4_is_played_as_is_with_a_decoded_timetable(world_a, make_project, ingest, tmp_path):
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "cfr.mp4", codec="libx264", frames=10, fps=25)
+    job = ingest(project, [("cfr.mp4", data)])
+    assert outcomes(job) == {"cfr.mp4": ("accepted", "")}
+    task = Task.objects.get(project=project)
+    asset = Asset.objects.get(task=task)
+    assert asset.status == "ready" and not asset.playback_path
+    meta = selectors.video_metadata_for(task)
+    assert set(meta) == SEED_KEYS
+    assert meta["codec"] == "h264" and meta["fps"] == 25.0 and meta["frame_count"] == 10
+    assert meta["duration_ms"] == 400 and (meta["width"], meta["height"]) == (160, 120)
+    assert meta["playback_path"] is None and meta["playback_codec"] == "h264"
+    assert meta["poster_frame_path"].startswith("thumbnails/")
+    assert default_storage.exists(f"{project.storage_prefix}/{meta['poster_frame_path']}")
+    frames = list(Frame.objects.filter(task=task).order_by("index"))
+    assert [f.pts_ms for f in frames] == times
+    assert frames[0].is_keyframe and frames[0].pict_type == "I"
+    assert all(f.pict_type in {"I", "P", "B"} for f in frames)
+    assert frames[0].byte_offset is not None
+    assert_frames_exact(task, 10)
+
+    detail = world_a.client("annotator").get(f"/api/v1/tasks/{task.pk}").json()
+    assert detail["video_metadata"] == meta
+
+
+def test_mpeg4_avi_with_b_frames_gets_an_h264_faststart_playback_copy(world_a, make_project, ingest, tmp_path):
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "old.avi", codec="mpeg4", container="avi", frames=12, bframes=2)
+    ingest(project, [("old.avi", data)])
+    task = Task.objects.get(project=project)
+    asset = Asset.objects.get(task=task)
+    meta = selectors.video_metadata_for(task)
+    assert meta["codec"] == "mpeg4"
+    assert meta["playback_codec"] == "h264" and meta["playback_path"] == f"playback/{asset.content_hash}.mp4"
+    assert asset.playback_path == f"{project.storage_prefix}/{meta['playback_path']}"
+    assert "B" in {f.pict_type for f in Frame.objects.filter(task=task)}
+    with default_storage.open(asset.playback_path, "rb") as handle:
+        boxes = top_level_boxes(handle.read())
+    assert boxes.index(b"moov") < boxes.index(b"mdat")  # +faststart: the index comes first
+    with av.open(default_storage.path(asset.playback_path)) as copy:
+        stream = copy.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        copy_times = sorted(float(p.pts * stream.time_base * 1000) for p in copy.demux(stream) if p.size)
+    assert copy_times == times  # frame N of the copy is frame N of the source
+    assert_frames_exact(task, 12)
+
+
+def test_variable_frame_rate_uses_real_timestamps_never_frame_over_fps(world_a, make_project, ingest, tmp_path):
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "vfr.webm", codec="libvpx-vp9", container="webm", frames=9, durations_ms=[40, 120])
+    ingest(project, [("vfr.webm", data)])
+    task = Task.objects.get(project=project)
+    meta = selectors.video_metadata_for(task)
+    assert meta["frame_count"] == 9  # webm declares no frame count: counted
+    pts = list(Frame.objects.filter(task=task).order_by("index").values_list("pts_ms", flat=True))
+    assert pts == times == [0, 40, 160, 200, 320, 360, 480, 520, 640]
+    assert meta["fps"] == round(8 / 0.64, 3)
+    assert meta["duration_ms"] == 680
+    assert meta["playback_path"] is not None  # VP9/webm is not the browser-safe H.264 path
+    assert_frames_exact(task, 9)
+
+
+def test_vfr_h264_with_b_frames_runs_of_frames_match_single_fetches(world_a, make_project, ingest, tmp_path):
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "vfr.mkv", codec="libx264", container="matroska", frames=14, durations_ms=[33, 80])
+    ingest(project, [("vfr.mkv", data)])
+    task = Task.objects.get(project=project)
+    assert list(Frame.objects.filter(task=task).order_by("index").values_list("pts_ms", flat=True)) == times
+    run = dict(selectors.iter_frame_images(task, 3, 11))
+    assert sorted(run) == list(range(3, 11))
+    for index, picture in run.items():
+        assert np.array_equal(picture, selectors.frame_image(task, index))
+        assert abs(picture[:40, :40].mean() - synthetic.frame_level(index)) < 6
+
+
+def test_frame_timetable_endpoint_pages_with_from_and_to(world_a, make_project, ingest, tmp_path):
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "v.mp4", frames=12, durations_ms=[40, 40, 100])
+    ingest(project, [("v.mp4", data)])
+    task = Task.objects.get(project=project)
+    client = world_a.client("annotator")
+    body = client.get(f"/api/v1/tasks/{task.pk}/video/frame-timetable?from=2&to=5").json()
+    assert body["task_id"] == task.pk and body["source"] == "pyav" and body["frame_count"] == 12
+    assert [f["frame_index"] for f in body["frames"]] == [2, 3, 4, 5]
+    assert [f["pts_ms"] for f in body["frames"]] == times[2:6]
+    assert set(body["frames"][0]) == {"frame_index", "pts_ms", "is_keyframe", "pict_type", "byte_offset"}
+    everything = client.get(f"/api/v1/tasks/{task.pk}/video/frame-timetable").json()
+    assert len(everything["frames"]) == 12
+    bad = client.get(f"/api/v1/tasks/{task.pk}/video/frame-timetable?from=5&to=2")
+    assert bad.status_code == 400
+
+
+def test_timetable_is_estimated_for_a_video_task_without_one(world_a, make_project):
+    from tasks.services.tasks import create_task
+
+    project = make_project(world_a, "video")
+    task = create_task(actor=world_a.owner, project=project, name="legacy")
+    body = world_a.client().get(f"/api/v1/tasks/{task.pk}/video/frame-timetable?from=0&to=120").json()
+    assert body["source"] == "estimated" and body["frames"] == []
+    manifest = world_a.client().get(f"/api/v1/tasks/{task.pk}/video/manifest")
+    assert manifest.status_code == 409 and manifest.json()["code"] == "no_video"
+
+
+def test_manifest_and_timetable_answer_400_for_non_video_tasks(world_a, make_project, ingest):
+    project = make_project(world_a, "image")
+    ingest(project, [("a.png", synthetic.image_bytes(20, 20))])
+    task = Task.objects.get(project=project)
+    for url in (f"/api/v1/tasks/{task.pk}/video/manifest", f"/api/v1/tasks/{task.pk}/video/frame-timetable"):
+        response = world_a.client().get(url)
+        assert response.status_code == 400 and response.json()["code"] == "not_a_video"
+
+
+def test_manifest_has_signed_playback_and_poster_urls_with_the_same_metadata(
+    world_a, world_b, make_project, ingest, tmp_path
+):
+    project = make_project(world_a, "video")
+    data, _ = clip(tmp_path, "m.avi", codec="mpeg4", container="avi", frames=6)
+    ingest(project, [("m.avi", data)])
+    task = Task.objects.get(project=project)
+    client = world_a.client("annotator")
+    manifest = client.get(f"/api/v1/tasks/{task.pk}/video/manifest").json()
+    assert manifest["video_metadata"] == selectors.video_metadata_for(task)
+    assert manifest["status"] == "ready" and manifest["video_content_type"] == "video/mp4"
+    assert manifest["video_url"] != manifest["original_url"]
+    video = client.get(manifest["video_url"])
+    assert video.status_code == 200 and video["Content-Type"] == "video/mp4"
+    assert video["X-Content-Type-Options"] == "nosniff" and video["Content-Disposition"].startswith("inline")
+    body = b"".join(video.streaming_content)
+    assert body[4:8] == b"ftyp"
+    partial = client.get(manifest["video_url"], HTTP_RANGE="bytes=0-99")
+    assert partial.status_code == 206 and partial["Content-Range"].endswith(f"/{len(body)}")
+    assert b"".join(partial.streaming_content) == body[:100]
+    poster = client.get(manifest["poster_url"])
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/jpeg"
+    # The original AVI is never served inline from our origin.
+    original = client.get(manifest["original_url"])
+    assert original["Content-Disposition"].startswith("attachment")
+    # Another organization cannot use the link, nor see the task.
+    assert world_b.client().get(manifest["video_url"]).status_code == 404
+    assert world_b.client().get(f"/api/v1/tasks/{task.pk}/video/manifest").status_code == 404
+
+
+def test_frame_endpoint_returns_the_exact_video_frame(world_a, make_project, ingest, tmp_path):
+    import io
+
+    from PIL import Image
+
+    project = make_project(world_a, "video")
+    data, _ = clip(tmp_path, "f.mp4", frames=8, bframes=2)
+    ingest(project, [("f.mp4", data)])
+    task = Task.objects.get(project=project)
+    response = world_a.client().get(f"/api/v1/tasks/{task.pk}/frames/6?ext=png")
+    picture = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    assert abs(picture[:40, :40].mean() - synthetic.frame_level(6)) < 6
