@@ -78,21 +78,34 @@ class Batch(TenantModel):
 class Task(TenantModel):
     """One unit of work: an image, a video, a DICOM series, a sequence of images, a text."""
 
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    # Every update of a task rewrites each of its indexes (status and lock changes are never
+    # HOT), so foreign keys whose lookups a composite index below already serves (project,
+    # assignee, locked_by) carry no index of their own.
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks", db_index=False)
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     name = models.CharField(max_length=500)
     status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.CREATED)
     priority = models.IntegerField(default=0, help_text="Higher first (FastLabel: none 0, low 10, medium 20, high 30).")
     tags = models.ManyToManyField(Tag, blank=True, related_name="tasks")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
+        db_index=False,
     )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_tasks"
     )
     # Who may write to the task right now, and until when (30-minute locks, renewable).
     locked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="locked_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="locked_tasks",
+        db_index=False,
     )
     lock_expires_at = models.DateTimeField(null=True, blank=True)
     # Who submitted the current annotations: reviewers must differ from them, and returned

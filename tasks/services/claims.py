@@ -2,19 +2,20 @@
 
 How a claim stays correct under concurrency
 -------------------------------------------
-A claim is one short transaction. On PostgreSQL it picks the first free task in queue order
-with ``SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1``: a row another claim is busy with is
-skipped rather than waited for, and the row we got stays ours until commit, when its lock
-fields say who holds it. "Free" means no lock or an expired one, so an abandoned task is
-claimable at once, without waiting for the expiry sweep.
+On PostgreSQL a claim is one SQL statement (``tasks.services.pg_claim``): it picks the first
+free task in queue order with ``SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1`` — a row another
+claim is busy with is skipped rather than waited for — sets the caller's lock on it and writes
+the claim's history and audit rows, all atomically. "Free" means no lock or an expired one,
+so an abandoned task is claimable at once, without waiting for the expiry sweep.
 
-Backends without ``SKIP LOCKED`` (SQLite, the embedded default) use a compare-and-set: read
-a few candidate ids in queue order, then ``UPDATE ... WHERE id = %s AND <the lock is still
-free>``; one updated row means the task is ours, zero means someone was faster and the next
-candidate is tried. A "database is locked" error (SQLite serialises writers) retries the whole
-transaction with a short backoff. Embedded SQLite also opens transactions IMMEDIATE, so the
-compare-and-set is belt and braces there; it is also what keeps the fallback correct on a
-server that allows concurrent writers.
+Backends without ``SKIP LOCKED`` (SQLite, the embedded default) run the same steps through
+the ORM (``_take``) behind a compare-and-set: read a few candidate ids in queue order, then
+``UPDATE ... WHERE id = %s AND <the queue's conditions still hold>``; one updated row means
+the task is ours, zero means someone was faster and the next candidate is tried. A
+"database is locked" error (SQLite serialises writers) retries the whole transaction with a
+short backoff. Embedded SQLite also opens transactions IMMEDIATE, so the compare-and-set is
+belt and braces there; it keeps the fallback correct on a server with concurrent writers
+(the concurrency tests run it on PostgreSQL too).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotator.api.errors import Conflict, Locked
@@ -35,6 +36,7 @@ from projects.models import Project
 from tasks.models import ANNOTATION_QUEUE, Batch, LockPurpose, Task, TaskClaim, TaskStatus
 from tasks.services.lifecycle import move_task
 from tasks.services.locks import end_lock, lock_duration, lock_is_live, locked_error
+from tasks.services.pg_claim import claim_with_one_statement
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,19 @@ def _review_queue(user, project: Project, batch: Batch | None, now: datetime) ->
     return queue.order_by("-priority", "submitted_at", "id")
 
 
+def _held_or_returned(user, project: Project, batch: Batch | None, now: datetime) -> Task | None:
+    """In one query: the task this user holds here (first), else work returned to them."""
+    held = Q(locked_by=user, lock_expires_at__gt=now, status=TaskStatus.IN_PROGRESS)
+    returned = Q(status=TaskStatus.RETURNED, assignee=user) & _free_lock(now)
+    return (
+        _scope(project, batch)
+        .filter(held | returned)
+        .annotate(held_first=Case(When(held, then=Value(0)), default=Value(1)))
+        .order_by("held_first", "-priority", "created_at", "id")
+        .first()
+    )
+
+
 def _held_by(user, project: Project, batch: Batch | None, status: str, now: datetime) -> Task | None:
     """The task this user already holds a live lock on in this scope (asking again returns it)."""
     return (
@@ -99,7 +114,10 @@ def _held_by(user, project: Project, batch: Batch | None, status: str, now: date
 
 
 def _take(task: Task, user, purpose: str, now: datetime, *, lock_already_set: bool = False) -> Task:
-    """Record the claim of ``task`` (a row this transaction owns): lock, status, history, audit."""
+    """Record the claim of ``task`` (a row this transaction owns): lock, status, history, audit.
+
+    The ORM path; ``pg_claim`` does the same in one statement on PostgreSQL.
+    """
     before_status = task.status
     status_before = task.status
     previous = None
@@ -151,10 +169,9 @@ def _record_expiry(task: Task, claim: TaskClaim | None) -> None:
 
 def _claim_first(queue: QuerySet[Task], user, purpose: str, now: datetime) -> Task | None:
     """Claim the first task of ``queue`` that nobody else is claiming right now."""
-    if uses_skip_locked():
-        task = queue.select_for_update(skip_locked=True).first()
-        return _take(task, user, purpose, now) if task is not None else None
     expires = now + lock_duration()
+    if uses_skip_locked():
+        return claim_with_one_statement(queue, user=user, purpose=purpose, now=now, expires=expires)
     tried: list[int] = []
     while True:
         candidates = list(queue.exclude(pk__in=tried).values_list("pk", flat=True)[:CANDIDATES_PER_ATTEMPT])
@@ -170,7 +187,9 @@ def _claim_first(queue: QuerySet[Task], user, purpose: str, now: datetime) -> Ta
 
 
 def _with_retries(fn: Callable[[], Task | None]) -> Task | None:
-    attempts = 1 if uses_skip_locked() else LOCKED_DATABASE_RETRIES
+    if uses_skip_locked():
+        return fn()  # no transaction needed: the claim itself is one statement (pg_claim)
+    attempts = LOCKED_DATABASE_RETRIES
     for attempt in range(attempts):
         try:
             with transaction.atomic():
@@ -193,12 +212,13 @@ def claim_next_task(*, user, project: Project, batch: Batch | None = None) -> Ta
 
     def claim() -> Task | None:
         now = timezone.now()
-        held = _held_by(user, project, batch, TaskStatus.IN_PROGRESS, now)
-        if held is not None:
-            return held
-        return _claim_first(_returned_to(user, project, batch, now), user, LockPurpose.ANNOTATE, now) or (
-            _claim_first(_annotation_queue(user, project, batch, now), user, LockPurpose.ANNOTATE, now)
-        )
+        mine = _held_or_returned(user, project, batch, now)
+        if mine is not None and mine.status == TaskStatus.IN_PROGRESS:
+            return mine  # asking again while the lock lives returns the same task
+        returned = None
+        if mine is not None:
+            returned = _claim_first(_returned_to(user, project, batch, now), user, LockPurpose.ANNOTATE, now)
+        return returned or _claim_first(_annotation_queue(user, project, batch, now), user, LockPurpose.ANNOTATE, now)
 
     return _with_retries(claim)
 

@@ -33,6 +33,17 @@ def fresh(task: Task) -> Task:
     return Task.objects.get(pk=task.pk)
 
 
+@pytest.fixture(params=["one_statement", "compare_and_set"])
+def claim_path(request, monkeypatch):
+    """Run a test on both claim implementations: PostgreSQL's single statement
+    (SKIP LOCKED) and the ORM compare-and-set used where SKIP LOCKED is missing (SQLite)."""
+    from tasks.services import claims
+
+    if request.param == "compare_and_set":
+        monkeypatch.setattr(claims, "uses_skip_locked", lambda: False)
+    return request.param
+
+
 @pytest.fixture
 def project(world_a, make_project):
     return make_project(world_a, kind="image", name="Street scenes")

@@ -27,13 +27,6 @@ def _postgresql_only():
         pytest.skip("the concurrency proof runs on PostgreSQL")
 
 
-@pytest.fixture(params=["skip_locked", "compare_and_set"])
-def claim_path(request, monkeypatch):
-    if request.param == "compare_and_set":
-        monkeypatch.setattr(claims, "uses_skip_locked", lambda: False)
-    return request.param
-
-
 def _annotators(world, n):
     return [
         add_member(

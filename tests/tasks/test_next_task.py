@@ -15,7 +15,7 @@ from tasks.services.review import return_task
 from tasks.services.tasks import update_task
 from tests.tasks.conftest import fresh, new_batch, new_task, submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("claim_path")]
 
 A, R = Role.ANNOTATOR, Role.REVIEWER
 
@@ -32,7 +32,9 @@ def test_next_task_locks_it_to_the_caller_for_30_minutes_and_starts_it(world_a, 
     settings.TASK_LOCK_MINUTES = 30
     task = new_task(world_a, project)
     before = timezone.now()
-    response = _next(world_a, A, project)
+    response = world_a.client(A).post(
+        "/api/v1/tasks/next", {"project_id": project.pk}, format="json", HTTP_X_REQUEST_ID="req-claim-1"
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == task.pk
@@ -48,7 +50,19 @@ def test_next_task_locks_it_to_the_caller_for_30_minutes_and_starts_it(world_a, 
         "in_progress",
         task.locked_by,
     )
-    assert AuditEvent.objects.filter(action="task.claimed", object_id=str(task.pk)).exists()
+    event = AuditEvent.objects.get(action="task.claimed", object_id=str(task.pk))
+    assert (event.actor, event.request_id, event.object_type, event.object_repr) == (
+        task.locked_by,
+        "req-claim-1",
+        "tasks.task",
+        task.name,
+    )
+    assert event.before == {"status": "created"}
+    assert event.after == {
+        "status": "in_progress",
+        "locked_by": task.locked_by.username,
+        "lock_expires_at": task.lock_expires_at.isoformat(),
+    }
     claim = TaskClaim.objects.get(task=task)
     assert claim.user == world_a.user(A) and claim.status_before == "created" and claim.ended_at is None
 
@@ -151,7 +165,9 @@ def test_an_expired_lock_is_free_for_the_next_caller_without_a_sweep(world_a, pr
     assert [c.end_reason for c in claims] == ["expired", ""]
     assert claims[0].ended_at == claims[0].claimed_at  # counted until its last sign of life
     assert claims[1].status_before == "created"  # a later release still gives it back to "created"
-    assert AuditEvent.objects.filter(action="task.lock_expired", object_id=str(task.pk)).exists()
+    expiry = AuditEvent.objects.get(action="task.lock_expired", object_id=str(task.pk))
+    assert expiry.actor is None
+    assert expiry.before["locked_by"] == world_a.user(A).username and expiry.before["purpose"] == "annotate"
 
 
 def test_in_progress_task_taken_over_after_expiry_keeps_its_origin(world_a, project):

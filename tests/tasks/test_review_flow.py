@@ -11,7 +11,7 @@ from tasks.models import Comment, TaskClaim, TaskTransition
 from tasks.services.claims import claim_next_review, claim_next_task
 from tests.tasks.conftest import fresh, new_task, submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("claim_path")]
 
 A, R, M = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER
 
