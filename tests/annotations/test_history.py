@@ -78,3 +78,18 @@ def test_restore_refuses_when_a_class_was_deleted(desk, world_a):
     response = world_a.client(Role.MANAGER).post(f"{desk.url}/history/restore", {"number": 1}, format="json")
     assert response.status_code == 409
     assert response.json()["missing_classes"] == ["tmp"]
+
+
+def test_history_query_count_is_constant(desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = desk.client()
+    desk.draft([box()])
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"{desk.url}/history")
+    for i in range(1, 15):
+        desk.draft([box(x=i)], revision=i)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(f"{desk.url}/history").json()["count"] == 15
+    assert len(many) == len(few)

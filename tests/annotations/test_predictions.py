@@ -262,3 +262,19 @@ def test_accepting_a_relation_needs_its_ends_first(desk):
     assert relation.status_code == 201, relation.json()
     assert relation.json()["annotation"]["geometry"] == {"from": a["id"], "to": b["id"], "direction": "right"}
     assert Annotation.objects.filter(task=desk.task, source=Source.AI_ACCEPTED).count() == 3
+
+
+def test_predictions_query_count_is_constant(desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = desk.client()
+    create_prediction(desk.task, "m", raw=[ls_rect(1, 1, 5, 5)])
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"{desk.url}/predictions")
+    for i in range(10):
+        prediction = create_prediction(desk.task, f"m{i}", raw=[ls_rect(1, 1, 5, 5), ls_rect(2, 2, 5, 5, rid="x")])
+        reject(desk, prediction.pk, 0)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(f"{desk.url}/predictions").json()["count"] == 11
+    assert len(many) == len(few)
