@@ -6,9 +6,10 @@ detection runs are the ml app's runs (``ml.services.inference``, ``ml.selectors`
 
 Annotation writes from Cytomine clients are ``manual`` annotations added to a task's set
 through ``annotations.services.write_annotations`` (validated like every other shape, one
-transaction, one new revision). Cytomine has no task locks, so a Cytomine write takes none;
-it is refused (423) while *someone else* holds a live lock on the task, so their work never
-changes under them (the rule managers' restores follow).
+transaction, one new revision) and deleted through ``delete_annotations``. Cytomine has no
+task locks, so a Cytomine write takes none; it is refused (423) while *someone else* holds a
+live lock on the task, so their work never changes under them (the rule managers' restores
+follow).
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotations.models import Annotation, Source
-from annotations.services import write_annotations
-from annotations.services.revisions import commit_revision, edit_task
-from audit.services import record_event
+from annotations.services import delete_annotations, write_annotations
 from compat.wkt import Shape
 from projects.models import LabelClass
 from tasks.models import Task
@@ -87,18 +86,8 @@ def relabel(*, actor, annotation: Annotation, label: LabelClass) -> Annotation:
 
 
 def delete_shape(*, actor, annotation: Annotation) -> None:
-    """Delete one annotation as a new revision of its task (``annotations.services`` offers
-    no single-annotation delete yet; this uses its revision primitives, as its services do)."""
-    with edit_task(annotation.task_id, actor=actor, lock="not_other") as edit:
-        Annotation.objects.filter(task=edit.task, pk=annotation.pk).delete()
-        commit_revision(edit, WRITE_ACTION)
-        record_event(
-            actor=actor,
-            organization=edit.task.organization_id,
-            action=f"annotation.{WRITE_ACTION}",
-            target=edit.task,
-            after={"revision": edit.task.annotation_revision, "deleted": [annotation.pk]},
-        )
+    """Delete one annotation as a new revision of its task."""
+    delete_annotations(annotation.task_id, [annotation.pk], actor=actor, lock="not_other", action=WRITE_ACTION)
 
 
 # --- pictures --------------------------------------------------------------------------

@@ -16,6 +16,13 @@ session kept. We do the same, narrowly:
 * The cookie is Django's session cookie (HttpOnly, SameSite=Lax, Secure with SECURE_TLS);
   the session lasts ``CYTOMINE_SESSION_SECONDS`` (default 8 hours) after the last signed
   request.
+
+Residual risk of the signature itself (``accounts.authentication`` checks it): current
+clients sign method, content type and date but no path and no body, so a captured
+``Authorization``/``Date`` pair is valid for any request of that method and content type
+until ``SIGNED_REQUEST_MAX_SKEW_SECONDS`` (default 300) runs out. It cannot be made
+single-use: the client sends identical signatures for different requests within one second.
+TLS, a small skew and short-lived keys bound it; docs/compat.md says so to users.
 """
 
 from __future__ import annotations

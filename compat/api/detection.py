@@ -169,6 +169,12 @@ class DetectView(DetectionView):
                 name = images[position].name or f"image {position + 1}"
                 body = {"error": f"Invalid image data for {name}", "details": messages[0]}
                 return Response({**body, "message": messages[0], "code": "invalid_image"}, status=400)
+        if "model_id" in exc.message_dict:  # the contract names no model: the default is missing
+            message = (
+                "The organization has no default detection model; register one and make it the default "
+                "(POST /api/v1/ml/models/{id}/set-default)."
+            )
+            return Response({"error": message, "message": message, "code": "no_default_model"}, status=400)
         message = " ".join(m for ms in exc.message_dict.values() for m in ms)
         return Response({"error": message, "message": message, "code": "invalid"}, status=400)
 

@@ -383,3 +383,16 @@ def test_lists_take_the_same_number_of_queries_for_one_item_or_many(slide):
     create_project(actor=slide.world.owner, organization=slide.world.org, name="another", kind="image")
     many = [count(*listing), count(*images), count("/api/project.json", {}), count("/api/ontology.json", {})]
     assert many == few
+
+
+def test_deleting_is_a_new_revision_and_refused_while_someone_else_holds_the_task(slide):
+    from tasks.services.claims import claim_next_task
+
+    box = slide.annotations[0]
+    claim_next_task(user=slide.world.user(Role.ANNOTATOR), project=slide.project)
+    manager = key_client(slide.world, Role.MANAGER)
+    assert manager.delete(f"/api/annotation/{box.pk}.json").status_code == 423
+    assert Annotation.objects.filter(pk=box.pk).exists()
+    assert key_client(slide.world, Role.ANNOTATOR).delete(f"/api/annotation/{box.pk}.json").status_code == 200
+    revision = AnnotationRevision.objects.filter(task=slide.task).latest("number")
+    assert revision.action == "cytomine" and revision.summary["removed"] == [box.pk]
