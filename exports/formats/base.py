@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -141,6 +142,24 @@ class ExportFrame:
         if self.load_original is not None:
             return self.load_original()
         return encode_image(self.image_ext, cv2.cvtColor(self.image_rgb(), cv2.COLOR_RGB2BGR))
+
+
+def encode_indexed_png(indexes: np.ndarray, palette: np.ndarray) -> bytes:
+    """An 8-bit palette PNG (colour type 3) of a uint8 index map; ``palette`` is (n, 3) RGB.
+
+    OpenCV writes the index map as an 8-bit greyscale PNG, whose pixel data is byte for byte
+    that of an indexed PNG: only the header's colour type changes and a PLTE chunk is added.
+    As fast as a greyscale PNG, and VOC's own mask format (viewers show the colours).
+    """
+    data = encode_image(".png", indexes)
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    ihdr = bytearray(data[8:ihdr_end])
+    ihdr[8 + 9] = 3  # colour type: indexed
+    ihdr[-4:] = zlib.crc32(bytes(ihdr[4:-4])).to_bytes(4, "big")
+    colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256].tobytes()
+    plte = len(colours).to_bytes(4, "big") + b"PLTE" + colours
+    plte += zlib.crc32(b"PLTE" + colours).to_bytes(4, "big")
+    return data[:8] + bytes(ihdr) + plte + data[ihdr_end:]
 
 
 def encode_image(ext: str, image: np.ndarray) -> bytes:

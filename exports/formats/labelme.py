@@ -111,7 +111,7 @@ class Labelme(Exporter):
         for frame in frames:
             folder = f"{frame.split}/" if frame.split else ""
             document = labelme_document(frame, ctx)
-            writer.write(f"{folder}{frame.stem}.json", json.dumps(document, ensure_ascii=False, indent=1).encode())
+            writer.write(f"{folder}{frame.stem}.json", json.dumps(document, ensure_ascii=False).encode())
             if ctx.include_images:
                 writer.write(f"{folder}{frame.image_name}", frame.image_bytes())
             ctx.on_frame(frame)

@@ -9,7 +9,7 @@ number on six digits):
   (seed: ``分开Mask分割结果/{stem}_分别导出/``)
 - ``gt_label``: ``GT_label/{stem}.png`` (seed: ``GT_label图/``)
 - ``pro_label``: ``Pro_label/{stem}.png`` (seed: ``Pro_label彩色分割结果/``)
-- ``mix_label``: ``Mix_label/{stem}.png`` (seed: ``Mix_label重叠覆盖彩色分割结果/``)
+- ``mix_label``: ``Mix_label/{stem}.jpg`` (``mix_format: png`` as the seed) (seed: ``Mix_label重叠覆盖彩色分割结果/``)
 - ``coco``: ``annotations_coco.json`` (same in both)
 - ``class_map``: ``class_map.json`` (seed: ``maskid_GT像素值_类别映射.json``)
 
@@ -107,7 +107,12 @@ class SegmentationResults(Exporter):
     OPTIONS = {
         "outputs": Option(list, list(OUTPUTS), "which outputs to write", OUTPUTS),
         "mix_opacity": Option(float, 0.3, "opacity of the colour overlay in Mix_label (0-1)", minimum=0.0, maximum=1.0),
-        "mix_format": Option(str, "png", "image type of Mix_label files", ("png", "jpg")),
+        "mix_format": Option(
+            str,
+            "jpg",
+            "image type of Mix_label files: jpg (fast, small) or png (lossless, as the seed)",
+            ("jpg", "png"),
+        ),
         "folder_names": Option(
             str, "english", "english, or original (the seed's folder names)", ("english", "original")
         ),

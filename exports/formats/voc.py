@@ -5,15 +5,18 @@ Annotations/<stem>.xml               size, objects (name, bndbox, truncated, occ
 ImageSets/Main/<subset>.txt          frame stems of the subset ("default" without a split)
 ImageSets/Segmentation/<subset>.txt
 JPEGImages/<stem>.<ext>              the frames (originals kept as they are)
-SegmentationClass/<stem>.png         RGB, class colours of labelmap.txt, background black
-SegmentationObject/<stem>.png        RGB, instance i in the VOC palette colour i
+SegmentationClass/<stem>.png         indexed PNG: class index (labelmap.txt order), its colour
+SegmentationObject/<stem>.png        indexed PNG: instance i, VOC palette colour i
 labelmap.txt                         name:r,g,b:: per class, background first
 ```
 ``bndbox`` holds our continuous pixel coordinates (x, y, x + w, y + h), as CVAT and
 Datumaro write them. Masks are painted bottom to top in z-order with the shared
 rasteriser; a class whose colour is black or taken by another class is given its VOC
 palette colour instead (labelmap.txt says which colour each class really has).
-``masks: false`` writes the detection part only.
+``masks`` chooses the PNGs: ``both`` (default), ``class``, ``object`` or ``none`` (the
+detection part only). The PNGs are 8-bit palette images, as in VOC itself: tools that read
+colours (OpenCV, Datumaro) see the class / instance colours, tools that read indexes
+(PIL mode "P") see class / instance numbers.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from exports.formats.base import (
     ExportLabel,
     Option,
     SubsetLists,
-    encode_image,
+    encode_indexed_png,
 )
 
 
@@ -109,21 +112,17 @@ def annotation_xml(frame: ExportFrame, labels_rank: dict[int, int], ctx: ExportC
     return "\n".join(parts) + "\n"
 
 
-def paint_voc_masks(frame: ExportFrame, labels_rank: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(class index map, instance index map), uint8, painted bottom to top by z-order."""
-    classes = np.zeros((frame.height, frame.width), dtype=np.uint8)
-    instances = np.zeros_like(classes)
+def paint_instances(frame: ExportFrame, labels_rank: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(instance index map, instance → class index table), painted bottom to top by z-order:
+    one pass draws instance numbers; the class map is a lookup of it."""
+    instances = np.zeros((frame.height, frame.width), dtype=np.uint8)
+    table = np.zeros(256, dtype=np.uint8)
     areas = [s for s in frame.shapes if s.kind == "area" and s.label is not None]
     areas.sort(key=lambda s: labels_rank[s.label.id])
     for number, shape in enumerate(areas[:255], start=1):
-        if shape.rle is not None:
-            mask = shape.mask(frame.height, frame.width).astype(bool)
-            classes[mask] = labels_rank[shape.label.id] + 1
-            instances[mask] = number
-        else:
-            shape.draw(classes, labels_rank[shape.label.id] + 1)
-            shape.draw(instances, number)
-    return classes, instances
+        shape.draw(instances, number)
+        table[number] = labels_rank[shape.label.id] + 1
+    return instances, table
 
 
 class PascalVoc(Exporter):
@@ -132,36 +131,35 @@ class PascalVoc(Exporter):
     description = "Annotations/, ImageSets/Main + Segmentation, JPEGImages/, SegmentationClass/ + Object/, labelmap.txt"
     kinds = frozenset({"area"})
     renders_masks = True
-    OPTIONS = {"masks": Option(bool, True, "write SegmentationClass/ and SegmentationObject/ PNGs")}
+    OPTIONS = {
+        "masks": Option(
+            str,
+            "both",
+            "segmentation PNGs to write: both (SegmentationClass + SegmentationObject), class, object, or none",
+            ("both", "class", "object", "none"),
+        )
+    }
 
     def export(self, frames: Iterable[ExportFrame], writer, ctx: ExportContext) -> None:
         rank = {label.id: index for index, label in enumerate(ctx.labels)}
         colors = class_colors(ctx.labels)
-        class_lut = np.zeros((256, 1, 3), dtype=np.uint8)
-        for index, (r, g, b) in enumerate(colors, start=1):
-            class_lut[index, 0] = (b, g, r)
-        instance_lut = PALETTE[:, ::-1].reshape(256, 1, 3).copy()
+        class_palette = np.array([(0, 0, 0), *colors], dtype=np.uint8)
         masks = self.options["masks"]
         writer.write("labelmap.txt", labelmap_txt(ctx.labels, colors).encode())
         lists = SubsetLists()
         for frame in frames:
             subset = frame.split or "default"
             lists.add(subset, frame.stem)
-            writer.write(f"Annotations/{frame.stem}.xml", annotation_xml(frame, rank, ctx, masks).encode())
-            if masks:
-                classes, instances = paint_voc_masks(frame, rank)
-                writer.write(
-                    f"SegmentationClass/{frame.stem}.png", encode_image(".png", cv2.LUT(_bgr(classes), class_lut))
-                )
-                writer.write(
-                    f"SegmentationObject/{frame.stem}.png", encode_image(".png", cv2.LUT(_bgr(instances), instance_lut))
-                )
+            writer.write(f"Annotations/{frame.stem}.xml", annotation_xml(frame, rank, ctx, masks != "none").encode())
+            if masks != "none":
+                instances, table = paint_instances(frame, rank)
+                if masks in ("both", "class"):
+                    classes = cv2.LUT(instances, table)
+                    writer.write(f"SegmentationClass/{frame.stem}.png", encode_indexed_png(classes, class_palette))
+                if masks in ("both", "object"):
+                    writer.write(f"SegmentationObject/{frame.stem}.png", encode_indexed_png(instances, PALETTE))
             if ctx.include_images:
                 writer.write(f"JPEGImages/{frame.image_name}", frame.image_bytes())
             ctx.on_frame(frame)
-        folders = ["ImageSets/Main", "ImageSets/Segmentation"] if masks else ["ImageSets/Main"]
+        folders = ["ImageSets/Main", "ImageSets/Segmentation"] if masks != "none" else ["ImageSets/Main"]
         lists.write(writer, folders)
-
-
-def _bgr(index_map: np.ndarray) -> np.ndarray:
-    return cv2.merge([index_map, index_map, index_map])

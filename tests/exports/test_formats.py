@@ -190,7 +190,7 @@ def test_images_of_a_video_are_the_real_decoded_frames(clip, out):
 
 
 def test_segmentation_results_package(studio, out):
-    ctx = export_to(studio.project, "segmentation_results", out, mix_opacity=0.5)
+    ctx = export_to(studio.project, "segmentation_results", out, mix_opacity=0.5, mix_format="png")
     stem = "one_0h00m00s000ms_frame000001"
     listed = files(out)
     assert f"original_frames/{stem}.png" in listed

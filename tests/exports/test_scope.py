@@ -74,7 +74,7 @@ def test_ratio_split_is_deterministic_per_task_and_in_each_layout(studio, tmp_pa
     export_to(studio.project, "yolo", tmp_path / "yolo", scope={"split": split})
     data = yaml.safe_load((tmp_path / "yolo/data.yaml").read_text())
     assert data["train"] == "images/train" and data["val"] == "images/val"
-    export_to(studio.project, "voc", tmp_path / "voc", scope={"split": split}, masks=False)
+    export_to(studio.project, "voc", tmp_path / "voc", scope={"split": split}, masks="none")
     assert {f for f in files(tmp_path / "voc") if f.startswith("ImageSets/Main/")} == {
         f"ImageSets/Main/{s}.txt" for s in set(subsets.values())
     }
