@@ -54,7 +54,8 @@ def not_found(request, exception=None):
 
 
 def forbidden(request, exception=None):
-    return _page(request, 403, "Forbidden", "You may not do this.")
+    reason = str(exception) if exception is not None and str(exception) else "You may not do this."
+    return _page(request, 403, "Forbidden", reason)
 
 
 def bad_request(request, exception=None):

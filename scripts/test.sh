@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install.sh
+./scripts/system-packages.sh
 ./scripts/services.sh
 
 echo "==> lint"

@@ -38,7 +38,6 @@ PASSWORD = "try-annotator-2026"  # the published demo login
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs beyond Python: chromium for the portal's Playwright
+# tests (tests/portal/test_e2e.py). Installed once; a no-op when present.
+set -euo pipefail
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "==> installing Debian's chromium (portal end-to-end tests)"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
