@@ -246,3 +246,123 @@ def _register_exports() -> None:
 
 
 _register_exports()
+
+
+# --- ml ------------------------------------------------------------------------------------
+def _register_ml() -> None:
+    from ml.models import (
+        AutoAnnotationRun,
+        EvaluationRun,
+        InferenceModel,
+        InferenceRecord,
+        InferenceRun,
+        PropagationRun,
+    )
+
+    def imported_task(world, project, count: int = 1):
+        """A task of ``count`` distinct pictures, through media's import."""
+        from media import synthetic
+        from media.actors import run_import
+        from media.services.imports import IncomingFile, Source, start_import
+        from tasks.models import Task
+
+        before = set(Task.objects.filter(project=project).values_list("pk", flat=True))
+        files = []
+        for i in range(count):
+            data = synthetic.image_bytes(16, 12, seed=i)
+            name = f"sweep/{i:05d}.png" if count > 1 else "sweep.png"
+            files.append(IncomingFile(name=name, content=data, size=len(data)))
+        job = start_import(actor=world.owner, project=project, files=files, source=Source.UPLOAD)
+        run_import.fn(job.pk)
+        return Task.objects.filter(project=project).exclude(pk__in=before).get()
+
+    def labelled_project(world, kind: str):
+        from projects.services.labels import create_label
+        from projects.services.projects import create_project
+
+        project = create_project(actor=world.owner, organization=world.org, name=f"ml sweep {kind}", kind=kind)
+        create_label(actor=world.owner, project=project, data={"name": "car", "color": "#123456"})
+        return project
+
+    @factory(InferenceModel)
+    def _model(world):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from ml.services.registry import register_model, validate_registered_model
+        from tests.ml.tiny_models import LABEL_MAP, BrightBoxDetector, scripted
+
+        existing = InferenceModel.objects.for_organization(world.org).first()
+        if existing is not None:
+            return existing
+        model = register_model(
+            actor=world.owner,
+            organization=world.org,
+            name="sweep detector",
+            kind="detection",
+            file=SimpleUploadedFile("sweep.pt", scripted(BrightBoxDetector())),
+            input_width=16,
+            input_height=16,
+            label_map=LABEL_MAP,
+        )
+        validate_registered_model(model.pk)
+        model.refresh_from_db()
+        return model
+
+    @factory(InferenceRun)
+    def _run(world):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from media import synthetic
+        from ml.services.inference import start_batch_inference
+
+        image = SimpleUploadedFile("sweep.png", synthetic.image_bytes(16, 12), content_type="image/png")
+        return start_batch_inference(
+            actor=world.owner, organization=world.org, images=[image], model=build(InferenceModel, world)
+        )
+
+    @factory(InferenceRecord)
+    def _record(world):
+        return build(InferenceRun, world).records.get()
+
+    @factory(PropagationRun)
+    def _propagation(world):
+        from django.test import override_settings
+
+        from annotations.services import write_annotations
+        from ml.services.propagation import start_propagation
+
+        task = imported_task(world, labelled_project(world, "sequential_image"), count=2)
+        square = {"exterior": [[2, 2], [8, 2], [8, 8], [2, 8]], "holes": []}
+        shape = {
+            "type": "mask",
+            "class_name": "car",
+            "frame_index": 0,
+            "object_id": "1",
+            "geometry": {"polygons": [square]},
+        }
+        write_annotations(task, [shape], source="manual", actor=world.owner)
+        # Starting a run only needs SAM configured; nothing loads it here.
+        with override_settings(SAM2_CHECKPOINT="sweep.pt"):
+            return start_propagation(actor=world.owner, task=task, reference_frame=0, object_ids=["1"])
+
+    @factory(AutoAnnotationRun)
+    def _auto_annotation(world):
+        from ml.services.auto_annotation import start_auto_annotation
+
+        project = labelled_project(world, "image")
+        imported_task(world, project)
+        return start_auto_annotation(actor=world.owner, project=project, model=build(InferenceModel, world))
+
+    @factory(EvaluationRun)
+    def _evaluation(world):
+        from ml.services.evaluation import start_evaluation
+        from tasks.services.lifecycle import transition_task
+
+        project = labelled_project(world, "image")
+        task = imported_task(world, project)
+        for status in ("in_progress", "submitted", "reviewed"):
+            task = transition_task(task, status, actor=world.owner)
+        return start_evaluation(actor=world.owner, project=project, model=build(InferenceModel, world))
+
+
+_register_ml()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -94,7 +95,8 @@ class InferenceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     ordering = ["-created_at"]
 
     def scope_queryset(self, queryset):
-        return queryset.select_related("job", "job__created_by", "created_by").prefetch_related("records")
+        records = Prefetch("records", queryset=InferenceRecord.objects.order_by("position"))
+        return queryset.select_related("job", "job__created_by", "created_by").prefetch_related(records)
 
     @extend_schema(
         request={"multipart/form-data": s.InferenceRequestSerializer},

@@ -212,7 +212,7 @@ class InferenceModelUpdateSerializer(StrictSerializer):
 
 # --- batch inference -----------------------------------------------------------------------------
 class InferenceRequestSerializer(StrictSerializer):
-    images = serializers.ListField(child=serializers.ImageField(), min_length=1, help_text="Many images.")
+    images = serializers.ListField(child=serializers.FileField(), min_length=1, help_text="Many image files.")
     model_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     wait = serializers.FloatField(
         min_value=0, max_value=120, default=0, help_text="Seconds to wait for the results before answering 202."

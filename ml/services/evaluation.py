@@ -118,8 +118,10 @@ def _ground_truth(task, kind: str) -> dict[int, list[Annotation]]:
 
 def _gt_geometry(annotation: Annotation, kind: str, height: int, width: int):
     geometry = annotation.geometry or {}
-    if kind == ModelKind.DETECTION:
-        return [float(geometry["x"]), float(geometry["y"]), float(geometry["w"]), float(geometry["h"])]
+    if kind == ModelKind.DETECTION:  # {"x", "y", "width", "height"} (docs/annotations.md)
+        width_ = geometry.get("width", geometry.get("w"))
+        height_ = geometry.get("height", geometry.get("h"))
+        return [float(geometry["x"]), float(geometry["y"]), float(width_), float(height_)]
     if geometry.get("rle"):
         return geometry["rle"]
     return rle_encode(polygons_to_mask(geometry.get("polygons") or [], height, width))

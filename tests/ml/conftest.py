@@ -67,10 +67,21 @@ def png(picture: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+_variants = itertools.count(1)
+
+
 def scene(width: int = 96, height: int = 64, shift: int = 0) -> np.ndarray:
-    """A dark picture with a bright square that moves ``shift`` pixels right."""
-    picture = np.full((height, width, 3), 30, dtype=np.uint8)
+    """A dark picture with a bright square that moves ``shift`` pixels right (each call's
+    bytes differ by one dark pixel: media refuses a file a project already holds)."""
+    picture = blank(width, height)
     picture[16:40, 20 + shift : 44 + shift] = (220, 200, 40)
+    return picture
+
+
+def blank(width: int = 96, height: int = 64) -> np.ndarray:
+    picture = np.full((height, width, 3), 30, dtype=np.uint8)
+    n = next(_variants)
+    picture[height - 1, n % width] = (31 + n // width % 200, 30, 30)
     return picture
 
 
@@ -81,14 +92,15 @@ def import_pictures(world, project, pictures: list[np.ndarray], name: str | None
     from tasks.models import Task
 
     folder = name or f"clip{next(_names)}"
+    before = set(Task.objects.filter(project=project).values_list("pk", flat=True))
     files = [SimpleUploadedFile(f"{i:05d}.png", png(p), content_type="image/png") for i, p in enumerate(pictures)]
     paths = [f"{folder}/{i:05d}.png" for i in range(len(pictures))] if len(pictures) > 1 else []
     job = start_upload_import(actor=world.owner, project=project, uploaded=files, paths=paths)
     run_import.fn(job.pk)
     job.refresh_from_db()
     assert job.status == "succeeded", (job.status, job.errors, job.message)
-    task = Task.objects.filter(project=project).order_by("-id").first()
-    assert task is not None and task.frames.count() == len(pictures)
+    (task,) = Task.objects.filter(project=project).exclude(pk__in=before)
+    assert task.frames.count() == len(pictures)
     return task
 
 
@@ -118,3 +130,39 @@ def square_mask_shape(frame_index: int, object_id: str, class_name: str, x0=20, 
         "object_id": object_id,
         "geometry": {"polygons": [{"exterior": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "holes": []}]},
     }
+
+
+# --- organization models ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def torchscript_files() -> dict[str, bytes]:
+    from tests.ml.tiny_models import all_models
+
+    return all_models()
+
+
+@pytest.fixture
+def register(world_a, torchscript_files):
+    """Register (through the service) and validate (through the worker actor) a tiny model."""
+    from ml.actors import validate_model
+    from ml.services.registry import register_model
+    from tests.ml.tiny_models import LABEL_MAP
+
+    def build(kind: str = "detection", *, world=None, name: str | None = None, file: str | None = None, **kw):
+        world = world or world_a
+        model = register_model(
+            actor=world.owner,
+            organization=world.org,
+            name=name or f"{kind}-model",
+            kind=kind,
+            file=SimpleUploadedFile("model.pt", torchscript_files[file or kind]),
+            input_width=48,
+            input_height=32,
+            # a segmenter's background (index 0) stays out of its label map
+            label_map=kw.pop("label_map", LABEL_MAP[1:] if kind == "segmentation" else LABEL_MAP),
+            **kw,
+        )
+        validate_model.fn(model.pk)
+        model.refresh_from_db()
+        return model
+
+    return build

@@ -161,3 +161,15 @@ def test_a_click_nobody_answers_is_503_busy(sam_settings, settings, world_a, pic
     import dramatiq
 
     dramatiq.get_broker().flush_all()
+
+
+def test_replies_travel_in_process_on_the_embedded_default(settings):
+    import threading
+
+    from ml import replies
+
+    settings.REDIS_URL = None  # embedded default: web and worker threads share one process
+    key = replies.new_reply_key()
+    threading.Timer(0.05, replies.send_reply, args=(key, {"result": 42})).start()
+    assert replies.wait_reply(key, 5) == {"result": 42}
+    assert replies.wait_reply(replies.new_reply_key(), 0.05) is None
