@@ -10,7 +10,9 @@ transfer syntaxes decode through the pylibjpeg plugins (JPEG, JPEG-LS, JPEG 2000
 from __future__ import annotations
 
 import math
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pydicom
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
+from pydicom.pixels import apply_modality_lut, apply_voi_lut, iter_pixels, pixel_array
 
 # name -> (centre, width) in Hounsfield units.
 WINDOW_PRESETS: dict[str, tuple[float, float]] = {
@@ -175,13 +177,15 @@ class DicomHeader:
 def read_header(path: Path | str) -> DicomHeader:
     """The elements that group and order a file, without reading its pixels."""
     try:
-        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        with open(path, "rb") as handle:
+            ds = pydicom.dcmread(handle, stop_before_pixels=True)
+            # Reading stops at the pixel data element: stopping before the end means there is one.
+            has_pixels = handle.tell() < os.fstat(handle.fileno()).st_size
     except InvalidDicomError as exc:
         raise DicomError(f"not a DICOM file ({exc})") from None
     except Exception as exc:  # pydicom raises many types on damaged files
         raise DicomError(f"the DICOM file is damaged ({type(exc).__name__}: {exc})") from None
-    # stop_before_pixels drops the pixel element: look for its tag in the file instead.
-    if not _has_pixel_data(path):
+    if not has_pixels:
         raise DicomError("the DICOM file has no image (no pixel data)")
     instance = ds.get("InstanceNumber")
     window_center, window_width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
@@ -224,11 +228,6 @@ def read_header(path: Path | str) -> DicomHeader:
             "manufacturer": str(ds.get("Manufacturer", "")),
         },
     )
-
-
-def _has_pixel_data(path: Path | str) -> bool:
-    ds = pydicom.dcmread(str(path), specific_tags=["PixelData", "FloatPixelData", "DoubleFloatPixelData"])
-    return any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
 
 
 def natural_key(name: str) -> tuple:
@@ -280,6 +279,16 @@ def frame_values(path: Path | str, frame: int) -> tuple[np.ndarray, Dataset]:
     return values, ds
 
 
+def iter_frame_values(path: Path | str) -> Iterator[tuple[np.ndarray, Dataset]]:
+    """Every frame of a file in order (one pass over the file), with its other elements."""
+    ds = Dataset()
+    try:
+        for values in iter_pixels(str(path), ds_out=ds, specific_tags=RENDER_TAGS):
+            yield values, ds
+    except Exception as exc:  # decoders raise many types
+        raise DicomError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+
+
 def modality_values(values: np.ndarray, ds: Dataset) -> np.ndarray:
     """Stored values → modality values (rescale slope/intercept or modality LUT)."""
     if int(ds.get("SamplesPerPixel") or 1) != 1:
@@ -288,10 +297,17 @@ def modality_values(values: np.ndarray, ds: Dataset) -> np.ndarray:
 
 
 def value_range(values: np.ndarray) -> tuple[float, float]:
-    """Robust range of modality values (0.5th-99.5th percentile) for an automatic window."""
-    flat = values[:: max(1, values.size // 262144)] if values.ndim else values
+    """Robust range of modality values (0.5th-99.5th percentile of a sample of ~16k pixels)
+    for an automatic window."""
+    flat = values.reshape(-1)
+    flat = flat[:: max(1, flat.size // 16384)]
     low, high = np.percentile(flat, [0.5, 99.5])
     return float(low), float(high)
+
+
+def needs_value_range(header: DicomHeader) -> bool:
+    """Only series without their own window and without Hounsfield units use the measured range."""
+    return header.window is None and header.modality not in HU_MODALITIES and header.samples_per_pixel == 1
 
 
 def apply_window(values: np.ndarray, window: Window) -> np.ndarray:

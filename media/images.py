@@ -31,7 +31,7 @@ class ImageProbe:
     width: int  # after EXIF orientation
     height: int
     orientation: int  # EXIF orientation of the file (1 = none)
-    picture: np.ndarray  # RGB uint8, oriented
+    picture: Image.Image  # decoded and oriented (any mode; see to_rgb_array)
 
 
 def _open(source: Path | str | bytes) -> Image.Image:
@@ -79,8 +79,7 @@ def probe_image(source: Path | str | bytes, *, max_pixels: int) -> ImageProbe:
             orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
             image.load()
             fmt, mode = image.format, image.mode
-            oriented = ImageOps.exif_transpose(image)
-            picture = to_rgb_array(oriented)
+            oriented = ImageOps.exif_transpose(image) if orientation != 1 else image
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"the image data is damaged ({exc})") from None
     except Image.DecompressionBombError as exc:
@@ -88,10 +87,10 @@ def probe_image(source: Path | str | bytes, *, max_pixels: int) -> ImageProbe:
     return ImageProbe(
         format=fmt.lower(),
         mode=mode,
-        width=picture.shape[1],
-        height=picture.shape[0],
+        width=oriented.width,
+        height=oriented.height,
         orientation=orientation,
-        picture=picture,
+        picture=oriented,
     )
 
 
@@ -116,10 +115,12 @@ def encode(picture: np.ndarray, ext: str = "jpeg", *, quality: int = 90) -> byte
     return buffer.getvalue()
 
 
-def thumbnail(picture: np.ndarray, size: int, *, quality: int = 85) -> bytes:
+def thumbnail(picture: np.ndarray | Image.Image, size: int, *, quality: int = 85) -> bytes:
     """A JPEG no larger than size x size, aspect kept."""
-    image = Image.fromarray(picture)
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    image = picture.copy() if isinstance(picture, Image.Image) else Image.fromarray(picture)
+    if image.mode not in ("RGB", "L"):
+        image = Image.fromarray(to_rgb_array(image))
+    image.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

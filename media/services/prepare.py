@@ -227,14 +227,14 @@ def prepare_dicom_series(
     index = 0
     middle = None
     total_frames = sum(h.frames for _, h in ordered)
+    measure = any(dicom.needs_value_range(h) for _, h in ordered)
     for file_name, header in ordered:
         candidate = by_name[file_name]
         frames = []
         try:
             with local_file(candidate.item.stored_path) as path:
-                for frame_no in range(header.frames):
-                    values, ds = dicom.frame_values(path, frame_no)
-                    if header.samples_per_pixel == 1:
+                for frame_no, (values, ds) in enumerate(dicom.iter_frame_values(path)):
+                    if measure and header.samples_per_pixel == 1:
                         f_low, f_high = dicom.value_range(dicom.modality_values(values, ds))
                         low, high = min(low, f_low), max(high, f_high)
                     if index == total_frames // 2:
