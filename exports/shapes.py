@@ -1,8 +1,9 @@
-"""Stored annotations → the pixel shapes exporters write (and back, for importers).
+"""Stored annotations → the pixel shapes exporters write.
 
 One reader per annotation type; all conversion (normalized boxes, rotated boxes, tracks)
-goes through ``annotations.geometry``. Geometry that cannot be read (a malformed row) is
-reported by the caller as a skipped shape, never guessed.
+goes through ``annotations.geometry``. Stored geometry was validated by the annotations app
+when it was saved; a row that still cannot be read is reported by the caller as a skipped
+shape, never guessed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def _box(data: dict) -> tuple[float, float, float, float]:
 def _points(raw: Any, size: int = 2) -> list[list[float]]:
     if not isinstance(raw, list):
         raise UnreadableShape("points must be a list")
+    if size == 2 and all(type(p) is list and len(p) == 2 for p in raw):
+        # Stored shapes were validated on save (finite numbers): used as they are.
+        return raw
     out = []
     for point in raw:
         if isinstance(point, dict):

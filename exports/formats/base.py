@@ -328,13 +328,9 @@ def format_timestamp(ms: float | None) -> str:
     return f"{hours}h{minutes:02d}m{seconds:02d}s{millis:03d}ms"
 
 
-def flat(ring: list[list[float]], ndigits: int = 2) -> list[float]:
-    """``[[x, y], ...]`` → ``[x, y, x, y, ...]`` rounded for compact JSON."""
-    out: list[float] = []
-    for x, y in ring:
-        out.append(round(x, ndigits))
-        out.append(round(y, ndigits))
-    return out
+def flat(ring: list[list[float]]) -> list[float]:
+    """``[[x, y], ...]`` → ``[x, y, x, y, ...]`` (coordinates as stored, never rounded)."""
+    return [value for point in ring for value in point[:2]]
 
 
 def label_map(labels: Iterable[ExportLabel]) -> np.ndarray:

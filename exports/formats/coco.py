@@ -72,7 +72,7 @@ def coco_annotation(
             x, y, w, h = geometry.rle_bbox(rle)
         else:
             ann["segmentation"] = [flat(p["exterior"]) for p in shape.polygons]
-            area = geometry.polygons_area(shape.polygons)
+            area = geometry.valid_polygons_area(shape.polygons)
     elif shape.kind == "keypoints":
         points = shape.points or []
         ann["segmentation"] = []

@@ -21,7 +21,7 @@ LABELME_VERSION = "5.5.0"
 
 
 def _pt(x: float, y: float) -> list[float]:
-    return [round(x, 2), round(y, 2)]
+    return [x, y]
 
 
 def labelme_shapes(shape: ExportShape, frame: ExportFrame, group: int) -> list[dict]:
