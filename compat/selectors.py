@@ -68,14 +68,13 @@ def image_tasks(organization) -> QuerySet[Task]:
     return (
         Task.objects.for_organization(organization)
         .filter(project__kind__in=IMAGE_PROJECT_KINDS)
-        .select_related("project", "reviewer")
+        .select_related("project")
         .annotate(
             frame_width=Subquery(frame_zero.values("width")[:1]),
             frame_height=Subquery(frame_zero.values("height")[:1]),
             asset_id=Subquery(frame_zero.values("asset_id")[:1]),
             asset_name=Subquery(frame_zero.values("asset__original_name")[:1]),
             asset_mime=Subquery(frame_zero.values("asset__mime_type")[:1]),
-            frame_count=_count(Frame.objects.all(), "task"),
             number_of_annotations=_count(located_annotations(organization), "task"),
         )
         .order_by("id")
