@@ -409,3 +409,14 @@ LOGGING = {
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = timedelta(days=14).total_seconds().__int__()
+
+# --- Exports (exports app) ------------------------------------------------------------------
+# Folder where export zips are built before they go to storage (default: the system's temp).
+EXPORT_TEMP_DIR = env("EXPORT_TEMP_DIR")
+# Import caps: one streamed annotation file (COCO JSON), one per-image file (labelme JSON, VOC
+# XML, YOLO txt, mask PNG), an archive's unpacked size and member count.
+EXPORTS_IMPORT_MAX_FILE_BYTES = env_int("EXPORTS_IMPORT_MAX_FILE_BYTES", 512 * 1024**2)
+EXPORTS_IMPORT_MAX_SMALL_FILE_BYTES = env_int("EXPORTS_IMPORT_MAX_SMALL_FILE_BYTES", 64 * 1024**2)
+EXPORTS_IMPORT_MAX_EXTRACTED_BYTES = env_int("EXPORTS_IMPORT_MAX_EXTRACTED_BYTES", 8 * 1024**3)
+EXPORTS_IMPORT_MAX_MEMBERS = env_int("EXPORTS_IMPORT_MAX_MEMBERS", 200_000)
+# --- end Exports

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -78,6 +79,10 @@ def clean_import_options(format: str, options: dict | None) -> dict:
 def request_import(*, actor, project: Project, format: str, upload, options: dict | None = None) -> Import:
     """Store the uploaded file under the project's prefix and queue the import job."""
     clean = clean_import_options(format, options)
+    size = getattr(upload, "size", 0) or 0
+    if size > settings.MAX_UPLOAD_BYTES:
+        cap = settings.MAX_UPLOAD_BYTES / 1024**3
+        raise ValidationError({"file": [f"The file is {size / 1024**3:.1f} GB; uploads are capped at {cap:.1f} GB."]})
     name = safe_name(Path(getattr(upload, "name", "") or "upload").name, "upload")
     path = default_storage.save(f"{project.storage_prefix}/imports/{uuid.uuid4().hex}/{name}", upload)
     record = Import(
