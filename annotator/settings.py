@@ -390,6 +390,13 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 # --- end ML ----------------------------------------------------------------------------------
 
+# --- Peer-client compatibility (compat app; see docs/compat.md) ------------------------------
+# Session opened by a signed Cytomine request (reads of the same client session), seconds.
+CYTOMINE_SESSION_SECONDS = env_int("CYTOMINE_SESSION_SECONDS", 8 * 3600)
+# How long POST /api/detect waits for the ML worker before answering 503 with the run id.
+COMPAT_DETECT_TIMEOUT_SECONDS = env_int("COMPAT_DETECT_TIMEOUT_SECONDS", 300)
+# --- end compat ------------------------------------------------------------------------------
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
