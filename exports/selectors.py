@@ -22,6 +22,7 @@ from exports.scope import split_for_task
 from exports.shapes import UnreadableShape, shape_from_annotation, track_shapes
 from media.models import Asset, Frame
 from projects.models import LabelClass, Project
+from tasks.models import Task
 
 CHUNK = 500
 
@@ -69,14 +70,23 @@ def frames_in_scope(project: Project, scope: dict) -> QuerySet[Frame]:
 
 
 def _duplicate_names(project: Project) -> set[str]:
-    rows = (
+    """Media names used more than once in the project (their frames get ``_t<task id>``):
+    uploaded file names, and task names (a DICOM series is named by its task)."""
+    assets = (
         Asset.objects.filter(project=project)
         .values("original_name")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
         .values_list("original_name", flat=True)
     )
-    return set(rows)
+    tasks = (
+        Task.objects.filter(project=project, assets__kind="dicom")
+        .values("name")
+        .annotate(n=Count("id", distinct=True))
+        .filter(n__gt=1)
+        .values_list("name", flat=True)
+    )
+    return set(assets) | {f"task:{name}" for name in tasks}
 
 
 def _chunks(iterator, size: int):
@@ -181,7 +191,11 @@ def _export_frame(frame: Frame, duplicates: set[str], decoder: FrameDecoder, fra
     task = frame.task
     original = asset.original_name or Path(asset.file).name
     single_image = asset.kind == "image"
-    media_stem = safe_name(Path(original).stem if original else task.name, f"task{task.pk}")
+    if asset.kind == "dicom":  # a series of files: named by its task, not by one slice's file
+        original = f"task:{task.name}"
+        media_stem = safe_name(task.name, f"task{task.pk}")
+    else:
+        media_stem = safe_name(Path(original).stem if original else task.name, f"task{task.pk}")
     if single_image:
         stem = media_stem if original not in duplicates else f"{media_stem}_t{task.pk}"
     else:

@@ -6,7 +6,8 @@ Rules, in order (case-sensitive; folders in the name are ignored):
    extension (``cat.png``, ``cat.txt`` annotate ``cat.jpg``): the asset's frame (an image
    task's only frame; an image of a sequence);
 2. a frame stem as our exports write it: ``{media stem}_frame{NNNNNN}`` (1-based frame
-   number), optionally with the segmentation package's timestamp
+   number; a DICOM series' media stem is its task's name), optionally with the segmentation
+   package's timestamp
    ``{media stem}_{H}h{MM}m{SS}s{mmm}ms_frame{NNNNNN}``, and ``_t{task id}`` where two media
    share a name: frame NNNNNN of that video / series.
 
@@ -86,6 +87,12 @@ class FrameMatcher:
         if found:
             number = int(found["number"])
             candidates = self._frame({"original_name__regex": rf"^{re.escape(found['media'])}(\.[^./]+)?$"}, number)
+            if not candidates:  # a DICOM series: named by its task
+                candidates = list(
+                    Frame.objects.filter(
+                        task__project=self.project, task__name=found["media"], index=number - 1, asset__kind="dicom"
+                    )[:3]
+                )
             if found["task"]:
                 candidates = [f for f in candidates if f.task_id == int(found["task"])]
             tasks = {f.task_id for f in candidates}

@@ -197,3 +197,20 @@ def clip(world_a, make_project) -> Studio:
         ],
     )
     return Studio(world=world_a, project=project, tasks=[task])
+
+
+def add_dicom_task(world, project, slices: int = 3, size: int = 32):
+    """A CT series (one file per slice, as ingest stores it) with one frame per slice."""
+    from media.synthetic import ct_series
+
+    task = create_task(actor=world.owner, project=project, name="ct")
+    rows = []
+    for position, (name, data) in enumerate(ct_series(slices=slices, size=size)):
+        asset = _asset(task, AssetKind.DICOM, name, data, size, size, 1)
+        asset.position = position
+        asset.save(update_fields=["position"])
+        rows.append(Frame(task=task, index=position, asset=asset, asset_frame=0, width=size, height=size))
+    for row in rows:
+        row.inherit_organization(task)
+    Frame.objects.bulk_create(rows)
+    return task

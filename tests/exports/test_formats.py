@@ -247,3 +247,26 @@ def test_unknown_format_option_is_refused_by_name(studio, out):
     with pytest.raises(ValidationError) as caught:
         export_to(studio.project, "coco", out, colour="red")
     assert "options.colour" in caught.value.message_dict
+
+
+def test_every_dicom_slice_exports_as_the_decoded_windowed_picture(world_a, make_project, out):
+    from media.selectors import frame_image
+    from tests.exports.conftest import LABELS, add_dicom_task
+
+    project = make_project(world_a, kind="dicom", labels=LABELS)
+    task = add_dicom_task(world_a, project, slices=3)
+    export_to(project, "images", out)
+    for index in range(3):
+        written = cv2.imread(str(out / f"images/default/ct_frame{index + 1:06d}.png"))[..., ::-1]
+        assert np.array_equal(written, frame_image(task, index)), index  # lossless PNG of the real slice
+    # A mask named by the exported frame stem lands on that slice.
+    from annotations.models import Annotation
+    from tests.exports.helpers import import_from
+
+    mask = np.zeros((32, 32), np.uint8)
+    mask[4:12, 4:12] = 2
+    (out / "in").mkdir()
+    cv2.imwrite(str(out / "in/ct_frame000002.png"), mask)
+    report = import_from(project, "gt_masks", out / "in")
+    assert report.files[0]["frame"] == 2
+    assert Annotation.objects.get(task=task).frame_index == 1
