@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from annotations.models import Annotation
 from exports.formats.base import ExportContext, ExportFrame, ExportLabel, safe_name
@@ -229,7 +229,3 @@ def _export_frame(frame: Frame, duplicates: set[str], decoder: FrameDecoder, fra
 
 def count_frames(project: Project, scope: dict) -> int:
     return frames_in_scope(project, scope).count()
-
-
-def task_has_frames(project: Project, task_id: int) -> bool:
-    return Frame.objects.filter(Q(task_id=task_id) & Q(task__project=project)).exists()

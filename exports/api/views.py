@@ -74,7 +74,7 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantViewSet):
         export = self.get_object()
         if not export.is_ready:
             raise Conflict(f"The export is {export.status}; download it once it has succeeded.", code="not_ready")
-        if export_services._is_s3():
+        if export_services.is_s3_storage():
             return HttpResponseRedirect(export_services.download_url(export, request))
         return _archive_response(export)
 

@@ -252,7 +252,7 @@ def export_from_token(token: str) -> Export | None:
 
 def download_url(export: Export, request) -> str:
     """A short-lived link to the archive: presigned on S3, our signed link on local storage."""
-    if _is_s3():
+    if is_s3_storage():
         return default_storage.url(
             export.file_path,
             parameters={"ResponseContentDisposition": f'attachment; filename="{_ascii_name(export.file_name)}"'},
@@ -261,7 +261,7 @@ def download_url(export: Export, request) -> str:
     return request.build_absolute_uri(path)
 
 
-def _is_s3() -> bool:
+def is_s3_storage() -> bool:
     return default_storage.__class__.__name__ == "S3Storage"
 
 
