@@ -43,6 +43,7 @@ from projects.models import Project
 logger = logging.getLogger(__name__)
 
 VIDEO_JOB_KIND = "media.video"
+FRAME_BATCH = 2000
 MAX_JOB_ERRORS = 1000  # per-file reasons stay complete in ImportFile rows
 # Errors that say the platform is unwell (not the file): the import is retried.
 INFRASTRUCTURE_ERRORS = (DatabaseError, ConnectionError, TimeoutError)
@@ -403,7 +404,6 @@ class ImportRun:
         task = create_media_task(
             actor=self.actor, project=self.project, name=prepared.name, batch=self.batch, text=prepared.text
         )
-        frames = []
         for position, item in enumerate(prepared.assets):
             candidate = item.candidate
             asset = Asset(
@@ -427,14 +427,16 @@ class ImportRun:
             )
             asset.inherit_organization(self.project)
             asset.save()
-            frames += [
-                Frame(organization_id=self.project.organization_id, task=task, asset=asset, **fields)
-                for fields in item.frames
-            ]
+            for start in range(0, len(item.frames), FRAME_BATCH):  # long videos: bounded memory
+                Frame.objects.bulk_create(
+                    [
+                        Frame(organization_id=self.project.organization_id, task=task, asset=asset, **fields)
+                        for fields in item.frames[start : start + FRAME_BATCH]
+                    ]
+                )
             self.decide(candidate.item, ImportOutcome.ACCEPTED, task=task, asset=asset)
             if prepared.needs_video_processing:
                 self.queue_video_processing(asset)
-        Frame.objects.bulk_create(frames, batch_size=2000)
         publish_task_created(task)
 
     def queue_video_processing(self, asset: Asset) -> None:

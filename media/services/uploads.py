@@ -159,11 +159,11 @@ def abort_upload(*, actor, upload: Upload) -> None:
 
 
 def purge_expired_uploads(project: Project) -> int:
-    """Drop unfinished uploads past their expiry (called when a new one starts)."""
+    """Drop uploads never imported, past their expiry (called when a new one starts)."""
     expired = list(
-        Upload.objects.filter(project=project, status=UploadStatus.OPEN, expires_at__lte=timezone.now()).select_related(
-            "project"
-        )[:100]
+        Upload.objects.filter(
+            project=project, status__in=[UploadStatus.OPEN, UploadStatus.COMPLETE], expires_at__lte=timezone.now()
+        ).select_related("project")[:100]
     )
     for upload in expired:
         for part in list_files(chunk_prefix(upload)):

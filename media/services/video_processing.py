@@ -97,50 +97,61 @@ def process_video(job: Job) -> dict:
     }
 
 
+CHUNK = 2000
+
+
 @transaction.atomic
 def _apply_picture_types(asset: Asset, decoded: list[video.DecodedFrame]) -> bool:
     """Write picture types onto the timetable; rebuild it from the decoder when the decoder
-    saw other frames than the demuxer did (returns True then)."""
-    frames = list(Frame.objects.filter(asset=asset).order_by("index"))
-    demuxed = [f.metadata.get("pts") for f in frames]
+    saw other frames than the demuxer did (returns True then). Works in chunks: hours of
+    video are hundreds of thousands of rows."""
+    rows = Frame.objects.filter(asset=asset).order_by("index")
+    demuxed = list(rows.values_list("metadata__pts", flat=True))
     decoded_pts = sorted(d.pts for d in decoded if d.pts is not None)
     if len(decoded_pts) == len(decoded) and decoded_pts != demuxed:
-        return _rebuild(asset, frames, decoded)
-    by_pts = {d.pts: d for d in decoded}
-    for position, frame in enumerate(frames):
-        match = by_pts.get(frame.metadata.get("pts"))
-        if match is None and len(decoded) == len(frames):
-            match = decoded[position]  # no usable pts: presentation order is decode output order
-        frame.pict_type = match.pict_type if match else ""
-    Frame.objects.bulk_update(frames, ["pict_type"], batch_size=2000)
+        return _rebuild(asset, decoded)
+    by_pts = {d.pts: d.pict_type for d in decoded}
+    in_order = len(decoded) == len(demuxed)
+    for start in range(0, len(demuxed), CHUNK):
+        frames = list(rows.only("id", "index", "metadata")[start : start + CHUNK])
+        for offset, frame in enumerate(frames):
+            pict_type = by_pts.get(frame.metadata.get("pts"))
+            if pict_type is None and in_order:
+                pict_type = decoded[start + offset].pict_type  # no usable pts: decode order it is
+            frame.pict_type = pict_type or ""
+        Frame.objects.bulk_update(frames, ["pict_type"])
     return False
 
 
-def _rebuild(asset: Asset, frames: list[Frame], decoded: list[video.DecodedFrame]) -> bool:
+def _rebuild(asset: Asset, decoded: list[video.DecodedFrame]) -> bool:
     meta = asset.metadata
     time_base = Fraction(meta["time_base"])
     start = min(d.pts for d in decoded) if decoded else 0
-    offsets = {f.metadata.get("pts"): f.byte_offset for f in frames}
-    keyframes = {f.metadata.get("pts"): f.is_keyframe for f in frames}
+    demuxed = Frame.objects.filter(asset=asset).values_list("metadata__pts", "byte_offset", "is_keyframe")
+    known = {pts: (offset, keyframe) for pts, offset, keyframe in demuxed.iterator(chunk_size=CHUNK)}
+    before = len(known)
     Frame.objects.filter(asset=asset).delete()
-    rows = [
-        Frame(
-            organization_id=asset.organization_id,
-            task_id=asset.task_id,
-            asset=asset,
-            index=index,
-            asset_frame=index,
-            width=asset.width,
-            height=asset.height,
-            pts_ms=float((item.pts - start) * time_base * 1000),
-            is_keyframe=keyframes.get(item.pts, item.is_keyframe),
-            pict_type=item.pict_type,
-            byte_offset=offsets.get(item.pts),
-            metadata={"pts": item.pts},
+    ordered = sorted(decoded, key=lambda d: d.pts)
+    for first in range(0, len(ordered), CHUNK):
+        Frame.objects.bulk_create(
+            [
+                Frame(
+                    organization_id=asset.organization_id,
+                    task_id=asset.task_id,
+                    asset=asset,
+                    index=index,
+                    asset_frame=index,
+                    width=asset.width,
+                    height=asset.height,
+                    pts_ms=float((item.pts - start) * time_base * 1000),
+                    is_keyframe=known.get(item.pts, (None, item.is_keyframe))[1],
+                    pict_type=item.pict_type,
+                    byte_offset=known.get(item.pts, (None, None))[0],
+                    metadata={"pts": item.pts},
+                )
+                for index, item in enumerate(ordered[first : first + CHUNK], start=first)
+            ]
         )
-        for index, item in enumerate(sorted(decoded, key=lambda d: d.pts))
-    ]
-    Frame.objects.bulk_create(rows, batch_size=2000)
     asset.metadata = {**meta, "start_pts": start}
-    logger.info("asset %s: timetable rebuilt from the decoder (%d -> %d frames)", asset.pk, len(frames), len(rows))
+    logger.info("asset %s: timetable rebuilt from the decoder (%d -> %d frames)", asset.pk, before, len(ordered))
     return True

@@ -40,7 +40,7 @@ async def connect(user=None) -> WebsocketCommunicator:
         cookie = await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/events/", headers=headers)
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=10)
     communicator.code = code
     communicator.connected = connected
     return communicator
@@ -74,13 +74,14 @@ async def test_import_progress_streams_to_members_and_never_to_other_organizatio
     assert member.connected and outsider.connected
 
     await member.send_json_to({"action": "subscribe", "project": project.pk})
-    assert await member.receive_json_from() == {"type": "subscribed", "project": project.pk}
+    assert await member.receive_json_from(timeout=10) == {"type": "subscribed", "project": project.pk}
     await outsider.send_json_to({"action": "subscribe", "project": project.pk})
-    assert await outsider.receive_json_from() == {"type": "error", "message": f"project {project.pk} not found."}
+    refusal = await outsider.receive_json_from(timeout=10)
+    assert refusal == {"type": "error", "message": f"project {project.pk} not found."}
 
     job = await sync_to_async(_start)(project, world_a.owner, 3)
     await outsider.send_json_to({"action": "subscribe", "job": job.pk})
-    assert (await outsider.receive_json_from())["type"] == "error"
+    assert (await outsider.receive_json_from(timeout=10))["type"] == "error"
 
     events = await receive_until(member, lambda e: e.get("type") == "job" and e["status"] == "succeeded")
     job_events = [e for e in events if e["type"] == "job" and e["job_id"] == job.pk]
@@ -103,13 +104,13 @@ async def test_job_subscription_sends_a_snapshot_and_anonymous_sockets_are_refus
 
     member = await connect(world_a.owner)
     await member.send_json_to({"action": "subscribe", "job": job.pk})
-    assert await member.receive_json_from() == {"type": "subscribed", "job": job.pk}
-    snapshot = await member.receive_json_from()
+    assert await member.receive_json_from(timeout=10) == {"type": "subscribed", "job": job.pk}
+    snapshot = await member.receive_json_from(timeout=10)
     assert snapshot["type"] == "job" and snapshot["job_id"] == job.pk and snapshot["total"] == 1
     await member.send_to(text_data="not json")
-    assert (await member.receive_json_from())["type"] == "error"
+    assert (await member.receive_json_from(timeout=10))["type"] == "error"
     await member.send_json_to({"action": "subscribe", "job": True})
-    assert (await member.receive_json_from())["type"] == "error"
+    assert (await member.receive_json_from(timeout=10))["type"] == "error"
     await member.disconnect()
 
 
@@ -121,14 +122,14 @@ async def test_a_removed_member_stops_receiving(world_a, make_project, monkeypat
     project = await sync_to_async(make_project)(world_a, "image")
     member = await connect(world_a.user("annotator"))
     await member.send_json_to({"action": "subscribe", "project": project.pk})
-    await member.receive_json_from()
+    await member.receive_json_from(timeout=10)
     group = project_group(world_a.org.pk, project.pk)
     await sync_to_async(publish)([group], {"type": "task", "event": "status", "task_id": 1})
-    assert (await member.receive_json_from())["event"] == "status"
+    assert (await member.receive_json_from(timeout=10))["event"] == "status"
 
     await sync_to_async(lambda: world_a.membership("annotator").delete())()
     await sync_to_async(publish)([group], {"type": "task", "event": "status", "task_id": 2})
-    assert (await member.receive_json_from())["type"] == "error"
+    assert (await member.receive_json_from(timeout=10))["type"] == "error"
     await sync_to_async(publish)([group], {"type": "task", "event": "status", "task_id": 3})
     assert await member.receive_nothing(timeout=1)
     await member.disconnect()

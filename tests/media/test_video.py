@@ -212,3 +212,29 @@ def test_frame_endpoint_returns_the_exact_video_frame(world_a, make_project, ing
     response = world_a.client().get(f"/api/v1/tasks/{task.pk}/frames/6?ext=png")
     picture = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
     assert abs(picture[:40, :40].mean() - synthetic.frame_level(6)) < 6
+
+
+def test_the_demuxed_timetable_is_served_at_once_and_the_decoder_has_the_last_word(world_a, make_project, tmp_path):
+    from jobs.models import Job
+    from media.actors import process_video, run_import
+    from media.services.imports import Source, start_import
+    from tests.media.conftest import files_of
+
+    project = make_project(world_a, "video")
+    data, times = clip(tmp_path, "d.mp4", frames=9, durations_ms=[40, 60])
+    job = start_import(actor=world_a.owner, project=project, files=files_of([("d.mp4", data)]), source=Source.UPLOAD)
+    run_import.fn(job.pk)
+    task = Task.objects.get(project=project)
+    early = world_a.client().get(f"/api/v1/tasks/{task.pk}/video/frame-timetable").json()
+    assert early["source"] == "pyav-demux" and [f["pts_ms"] for f in early["frames"]] == times
+    assert {f["pict_type"] for f in early["frames"]} == {None}
+    assert world_a.client().get(f"/api/v1/tasks/{task.pk}/video/manifest").json()["status"] == "processing"
+
+    # Pretend the demuxer missed a frame: the decode pass rebuilds the timetable.
+    Frame.objects.filter(task=task, index=8).delete()
+    process_video.fn(Job.objects.get(kind="media.video", project=project).pk)
+    late = world_a.client().get(f"/api/v1/tasks/{task.pk}/video/frame-timetable").json()
+    assert late["source"] == "pyav" and [f["pts_ms"] for f in late["frames"]] == times
+    assert all(f["pict_type"] for f in late["frames"])
+    assert selectors.video_metadata_for(task)["frame_timetable_frame_count"] == 9
+    assert_frames_exact(task, 9)
