@@ -287,3 +287,43 @@ def test_batch_must_belong_to_the_project(world_a, make_project):
     job_id = upload(world_a.client(), project, {"a.png": PNG}, batch_id=own.pk).json()["id"]
     run_import_now(job_id)
     assert Task.objects.get(project=project).batch == own
+
+
+@override_settings(MEDIA_MAX_ARCHIVE_MEMBERS=3)
+def test_more_archive_refusals_tar_links_escapes_encrypted_and_repeated_names(world_a, make_project, ingest):
+    import warnings
+
+    project = make_project(world_a, "image")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, kind in (("../up.png", tarfile.REGTYPE), ("/abs.png", tarfile.REGTYPE), ("ln.png", tarfile.SYMTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            if kind == tarfile.SYMTYPE:
+                info.linkname = "/etc/passwd"
+            else:
+                info.size = len(PNG)
+            archive.addfile(info, io.BytesIO(PNG) if kind == tarfile.REGTYPE else None)
+    result = outcomes(ingest(project, [("t.tar", buffer.getvalue())]))
+    assert result["../up.png"] == ("refused", "unsafe_path") and result["/abs.png"] == ("refused", "unsafe_path")
+    assert result["ln.png"] == ("refused", "link_in_archive")
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns about the repeated name
+        archive.writestr("locked.png", PNG)
+        archive.writestr("same.png", synthetic.image_bytes(8, 8, seed=4))
+        archive.writestr("same.png", synthetic.image_bytes(8, 8, seed=5))
+    data = bytearray(buffer.getvalue())
+    central = data.index(b"PK\x01\x02")  # first central directory entry: locked.png
+    data[central + 8] |= 0x1  # mark it encrypted (zipfile cannot write encrypted members)
+    job = ingest(project, [("z.zip", bytes(data))])
+    rows = sorted(ImportFile.objects.filter(job=job, is_archive=False).values_list("name", "outcome", "code"))
+    assert rows == [
+        ("z/locked.png", "refused", "encrypted"),  # loose files are grouped under the archive's name
+        ("z/same.png", "accepted", ""),
+        ("z/same.png", "refused", "duplicate_name"),
+    ]
+
+    many = zip_bytes({f"{n}.png": synthetic.image_bytes(8, 8, seed=n) for n in range(4)})
+    assert outcomes(ingest(project, [("many.zip", many)])) == {"many.zip": ("refused", "archive_refused")}
