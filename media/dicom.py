@@ -135,6 +135,13 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _floats(value: Any) -> list[float] | None:
     if value is None:
         return None
@@ -200,7 +207,7 @@ def read_header(path: Path | str) -> DicomHeader:
         thickness = float(thickness) if thickness not in (None, "") else None
     except (TypeError, ValueError):
         thickness = None
-    rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
+    rows, columns = _int_or_none(ds.get("Rows")) or 0, _int_or_none(ds.get("Columns")) or 0
     if not rows or not columns:
         raise DicomError("the DICOM file has no picture size (Rows/Columns)")
     return DicomHeader(
@@ -209,10 +216,10 @@ def read_header(path: Path | str) -> DicomHeader:
         study_instance_uid=str(ds.get("StudyInstanceUID", "")),
         modality=str(ds.get("Modality", "")),
         series_description=str(ds.get("SeriesDescription", "")),
-        instance_number=int(instance) if instance not in (None, "") else None,
+        instance_number=_int_or_none(instance),
         position=_floats(ds.get("ImagePositionPatient")),
         orientation=_floats(ds.get("ImageOrientationPatient")),
-        frames=max(1, int(ds.get("NumberOfFrames") or 1)),
+        frames=max(1, _int_or_none(ds.get("NumberOfFrames")) or 1),
         rows=rows,
         columns=columns,
         samples_per_pixel=int(ds.get("SamplesPerPixel") or 1),

@@ -69,9 +69,12 @@ def inbox_prefix(organization_id: int) -> str:
 _UNSAFE_CHARS = re.compile(r"[^\w.\- ()+@,]")
 
 
+MAX_RELATIVE_PATH = 400  # keeps full storage paths well inside the 1000-character fields
+
+
 def safe_relative_path(name: str, *, max_parts: int = 32) -> str | None:
     """A storage-safe relative path for a user-given name (folders kept), or None if the
-    name is absolute, climbs out with ``..``, or is empty."""
+    name is absolute, climbs out with ``..``, is empty or too long."""
     if not name or "\x00" in name:
         return None
     name = name.replace("\\", "/")
@@ -90,7 +93,8 @@ def safe_relative_path(name: str, *, max_parts: int = 32) -> str | None:
         parts.append(part)
     if not parts or len(parts) > max_parts:
         return None
-    return "/".join(parts)
+    joined = "/".join(parts)
+    return joined if len(joined) <= MAX_RELATIVE_PATH else None
 
 
 def relative_to_project(project, path: str) -> str:

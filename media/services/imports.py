@@ -114,7 +114,8 @@ def start_import(
         )
         safe = safe_relative_path(incoming.name)
         if safe is None:
-            row.outcome, row.code, row.reason = ImportOutcome.REFUSED, "unsafe_name", "unsafe or empty file name"
+            row.outcome, row.code = ImportOutcome.REFUSED, "unsafe_name"
+            row.reason = "unsafe, empty or too long file name (absolute, '..', over 400 characters)"
         elif incoming.stored_path:
             row.stored_path = incoming.stored_path
         elif incoming.size > settings.MAX_UPLOAD_BYTES:

@@ -452,10 +452,16 @@ class ImportRun:
 
         transaction.on_commit(lambda: process_video.send(job.pk))
 
+    def cancel_rest(self) -> None:
+        """Cancelled: the files not imported yet are refused (their uploaded bytes deleted)."""
+        for item in self.pending():
+            self.decide(item, ImportOutcome.REFUSED, "cancelled", "the import was cancelled before this file")
+
     def ingest_all(self, candidates: list[Candidate]) -> bool:
         started = time.monotonic()
         for name, members in self.groups(candidates):
             if is_cancel_requested(self.job):
+                self.cancel_rest()
                 return False
             self.ingest_group(name, members)
             self.progress(f"imported {name}"[:500])

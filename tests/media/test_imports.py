@@ -327,3 +327,25 @@ def test_more_archive_refusals_tar_links_escapes_encrypted_and_repeated_names(wo
 
     many = zip_bytes({f"{n}.png": synthetic.image_bytes(8, 8, seed=n) for n in range(4)})
     assert outcomes(ingest(project, [("many.zip", many)])) == {"many.zip": ("refused", "archive_refused")}
+
+
+def test_a_cancelled_import_stops_between_groups(world_a, make_project):
+    from jobs.services import request_cancel
+    from media.services.imports import Source, start_import
+    from tests.media.conftest import files_of
+
+    project = make_project(world_a, "image")
+    pairs = [(f"{n}.png", synthetic.image_bytes(8, 8, seed=n)) for n in range(3)]
+    job = start_import(actor=world_a.owner, project=project, files=files_of(pairs), source=Source.UPLOAD)
+    request_cancel(job)
+    job = run_import_now(job.pk)
+    assert job.status == "cancelled" and job.result["refused"] == 3
+    assert set(outcomes(job).values()) == {("refused", "cancelled")}
+    assert not Task.objects.filter(project=project).exists()
+    assert not default_storage.exists(f"{project.storage_prefix}/originals/{job.pk}/0.png")
+
+
+def test_overlong_names_are_refused_not_truncated(world_a, make_project, ingest):
+    project = make_project(world_a, "image")
+    job = ingest(project, [("deep/" * 90 + "a.png", PNG)])
+    assert list(outcomes(job).values()) == [("refused", "unsafe_name")]
