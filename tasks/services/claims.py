@@ -20,7 +20,6 @@ belt and braces there; it keeps the fallback correct on a server with concurrent
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -37,8 +36,6 @@ from tasks.models import ANNOTATION_QUEUE, Batch, LockPurpose, Task, TaskClaim, 
 from tasks.services.lifecycle import move_task
 from tasks.services.locks import end_lock, lock_duration, lock_is_live, locked_error
 from tasks.services.pg_claim import claim_with_one_statement
-
-logger = logging.getLogger(__name__)
 
 # Fallback (no SKIP LOCKED): candidates read per attempt, and attempts on "database is locked".
 CANDIDATES_PER_ATTEMPT = 16
