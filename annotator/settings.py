@@ -328,6 +328,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings ------------------------------------------------------------------
 TASK_LOCK_MINUTES = env_int("TASK_LOCK_MINUTES", 30)
+# How often workers sweep expired task locks back into the pool (seconds; 0 = never).
+TASK_LOCK_SWEEP_SECONDS = env_int("TASK_LOCK_SWEEP_SECONDS", 60)
+# One OpenAPI enum for task statuses (status, from_status, to_status).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["TaskStatusEnum"] = "tasks.models.TaskStatus"
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 20 * 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2

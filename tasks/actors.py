@@ -33,7 +33,7 @@ LEASE_KEY = "tasks:lock-sweep-chain"
 
 
 def sweep_interval_seconds() -> int:
-    return int(getattr(settings, "TASK_LOCK_SWEEP_SECONDS", 60))
+    return settings.TASK_LOCK_SWEEP_SECONDS
 
 
 def _holds_lease(chain_id: str, interval: int) -> bool:
