@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, iter_pixels, pixel_array
@@ -81,21 +80,8 @@ IDENTITY_KEYWORDS_REMOVED = (
 )
 
 
-# Elements rendering needs besides the pixel module (read with each frame).
-RENDER_TAGS = [
-    tag_for_keyword(keyword)
-    for keyword in (
-        "Modality",
-        "RescaleSlope",
-        "RescaleIntercept",
-        "RescaleType",
-        "ModalityLUTSequence",
-        "WindowCenter",
-        "WindowWidth",
-        "VOILUTFunction",
-        "VOILUTSequence",
-    )
-]
+# Pixel data larger than this is read only when decoded (multi-frame files decode per frame).
+DEFER_SIZE = "4 MB"
 
 
 class DicomError(Exception):
@@ -276,24 +262,39 @@ def read_dataset(path: Path | str) -> Dataset:
 
 
 def frame_values(path: Path | str, frame: int) -> tuple[np.ndarray, Dataset]:
-    """One frame's decoded pixel values (colour converted to RGB) and the file's other
-    elements; only that frame is decoded."""
-    ds = Dataset()
+    """One frame's decoded pixel values (colour converted to RGB) and the file's elements.
+    A multi-frame file decodes only that frame."""
     try:
-        values = pixel_array(str(path), index=frame, ds_out=ds, specific_tags=RENDER_TAGS)
+        ds = pydicom.dcmread(str(path), defer_size=DEFER_SIZE)
+        if (_int_or_none(ds.get("NumberOfFrames")) or 1) == 1:
+            return ds.pixel_array, ds
+        return pixel_array(str(path), index=frame), ds
     except Exception as exc:  # decoders raise many types
         raise DicomError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
-    return values, ds
 
 
 def iter_frame_values(path: Path | str) -> Iterator[tuple[np.ndarray, Dataset]]:
     """Every frame of a file in order (one pass over the file), with its other elements."""
-    ds = Dataset()
     try:
-        for values in iter_pixels(str(path), ds_out=ds, specific_tags=RENDER_TAGS):
-            yield values, ds
+        ds = pydicom.dcmread(str(path), defer_size=DEFER_SIZE)
+        if (_int_or_none(ds.get("NumberOfFrames")) or 1) == 1:
+            values = ds.pixel_array
+            frames = None
+        else:
+            frames = iter_pixels(str(path))
     except Exception as exc:  # decoders raise many types
         raise DicomError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+    if frames is None:
+        yield values, ds
+        return
+    while True:
+        try:
+            values = next(frames)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise DicomError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+        yield values, ds
 
 
 def modality_values(values: np.ndarray, ds: Dataset) -> np.ndarray:
