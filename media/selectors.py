@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db.models import Count
 
 from media import dicom, images, video
-from media.models import Asset, AssetKind, AssetStatus, Frame
+from media.models import Asset, AssetKind, AssetStatus, Frame, ImportFile, ImportOutcome
 from media.storage import download_url, local_file, put_file
 
 
@@ -269,3 +270,19 @@ def task_media(task) -> dict[str, Any]:
         "video_metadata": video_metadata_for(task),
         "dicom": dicom_series(task, assets),
     }
+
+
+def import_counts(job) -> dict[str, int]:
+    """Files of an import by outcome (archives not counted), and the tasks it made."""
+    rows = ImportFile.objects.filter(job=job, is_archive=False).values("outcome").annotate(n=Count("id")).order_by()
+    counts = {outcome: 0 for outcome in ("accepted", "refused", "duplicate", "pending")}
+    for row in rows:
+        counts[row["outcome"]] = row["n"]
+    counts["files"] = sum(counts.values())
+    counts["tasks"] = (
+        ImportFile.objects.filter(job=job, outcome=ImportOutcome.ACCEPTED, task__isnull=False)
+        .values("task")
+        .distinct()
+        .count()
+    )
+    return counts

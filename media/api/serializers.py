@@ -65,7 +65,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         keys = ("accepted", "refused", "duplicate", "pending")
         counts = {key: getattr(job, f"n_{key}", None) for key in keys}
         if any(value is None for value in counts.values()):
-            from media.services.ingest import import_counts
+            from media.selectors import import_counts
 
             return import_counts(job)
         counts["files"] = sum(counts.values())

@@ -25,16 +25,16 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from jobs.events import project_group, publish
 from jobs.models import Job, JobStatus
 from jobs.services import create_job, finish_job, is_cancel_requested, report_progress
 from media import archives, dicom
 from media.models import Asset, Frame, ImportFile, ImportOutcome
+from media.selectors import import_counts
 from media.services import prepare
 from media.services.prepare import Candidate, PreparedTask, Refusal
+from media.services.tasks import create_media_task, publish_task_created
 from media.sniff import HEAD_BYTES, sniff
 from media.storage import delete_quietly, local_file, put_file, sha256_of_file
 from projects.kinds import MediaKind
@@ -58,45 +58,6 @@ ACCEPTED_KINDS = {
     MediaKind.TEXT: "text",
 }
 KIND_WORDS = {"image": "images", "video": "videos", "dicom": "DICOM files", "text": "UTF-8 text files"}
-
-
-# --- tasks ---------------------------------------------------------------------------------
-def create_media_task(*, actor, project: Project, name: str, batch=None, text: str = ""):
-    """Create the task a group of files becomes, through the tasks app's ``create_task``
-    (audited there); a plain audited row while that service is not installed."""
-    name = name[:500] or "untitled"
-    try:
-        from tasks.services.tasks import create_task
-    except ImportError:
-        create_task = None
-    if create_task is not None:
-        return create_task(actor=actor, project=project, name=name, batch=batch, text=text)
-    from audit.services import record_event
-    from tasks.models import Task
-
-    task = Task(project=project, batch=batch, name=name, text=text)
-    task.inherit_organization(project)
-    task.save()
-    record_event(
-        actor=actor,
-        organization=project.organization_id,
-        action="task.created",
-        target=task,
-        after={"project": project.pk, "batch": batch.pk if batch else None, "status": task.status},
-    )
-    return task
-
-
-def publish_task_created(task) -> None:
-    event = {
-        "type": "task",
-        "event": "created",
-        "task_id": task.pk,
-        "project_id": task.project_id,
-        "name": task.name,
-        "status": task.status,
-    }
-    transaction.on_commit(lambda: publish([project_group(task.organization_id, task.project_id)], event))
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -469,21 +430,6 @@ class ImportRun:
         return True
 
 
-def import_counts(job: Job) -> dict[str, int]:
-    rows = ImportFile.objects.filter(job=job, is_archive=False).values("outcome").annotate(n=Count("id")).order_by()
-    counts = {outcome: 0 for outcome in ("accepted", "refused", "duplicate", "pending")}
-    for row in rows:
-        counts[row["outcome"]] = row["n"]
-    counts["files"] = sum(counts.values())
-    counts["tasks"] = (
-        ImportFile.objects.filter(job=job, outcome=ImportOutcome.ACCEPTED, task__isnull=False)
-        .values("task")
-        .distinct()
-        .count()
-    )
-    return counts
-
-
 def run_import(job: Job) -> None:
     """The whole import (called by ``media.actors.run_import`` with a started job)."""
     project = Project.objects.filter(pk=job.project_id, organization_id=job.organization_id).first()
@@ -506,6 +452,3 @@ def run_import(job: Job) -> None:
         f"{counts['tasks']} task(s)"
     )
     finish_job(job, result=result, message=message)
-
-
-__all__ = ["ImportRun", "create_media_task", "import_counts", "put_file", "run_import"]
