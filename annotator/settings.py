@@ -244,6 +244,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Extra origins pages may load media from (e.g. a CDN in front of the bucket), comma-separated.
+CSP_EXTRA_MEDIA_ORIGINS = env_list("CSP_EXTRA_MEDIA_ORIGINS", [])
 # Lifetime of signed download links (presigned S3 URLs and our own signed local links).
 DOWNLOAD_URL_EXPIRY_SECONDS = env_int("S3_PRESIGNED_EXPIRY_SECONDS", 300)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 
 import dramatiq
 from django.core.files.storage import default_storage
@@ -28,13 +30,12 @@ def delete_storage_prefix(prefix: str) -> int:
         removed += 1
     for directory in directories:
         removed += delete_storage_prefix(f"{prefix}/{directory}")
-    if hasattr(default_storage, "path"):  # local storage: remove the emptied folder too
-        import os
-        import shutil
-
+    try:  # local storage: remove the emptied folders too (object stores have no folders)
         path = default_storage.path(prefix)
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
+    except NotImplementedError:
+        path = None
+    if path is not None and os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
     return removed
 
 

@@ -97,3 +97,27 @@ def test_health_endpoints(db, client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["checks"]["database"] == "ok" and ready["checks"]["redis"] == "ok"
+
+
+def test_portal_pages_carry_a_strict_csp(world_a, client):
+    client.force_login(world_a.owner)
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_csp_admits_the_object_store_that_signs_media_links():
+    from django.test import override_settings
+
+    from annotator.middleware import ContentSecurityPolicyMiddleware
+
+    storages = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"endpoint_url": "https://minio.example.com:9000/"},
+        }
+    }
+    with override_settings(S3_BUCKET="b", STORAGES=storages):
+        policy = ContentSecurityPolicyMiddleware(lambda r: None).policy
+    assert "img-src 'self' data: blob: https://minio.example.com:9000;" in policy
+    assert "media-src 'self' blob: https://minio.example.com:9000;" in policy

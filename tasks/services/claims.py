@@ -32,6 +32,7 @@ from django.utils import timezone
 from annotator.api.errors import Conflict, Locked
 from audit.services import record_event
 from projects.models import Project
+from tasks.events import publish_task_status
 from tasks.models import ANNOTATION_QUEUE, Batch, LockPurpose, Task, TaskClaim, TaskStatus
 from tasks.services.lifecycle import move_task
 from tasks.services.locks import end_lock, lock_duration, lock_is_live, locked_error
@@ -217,7 +218,10 @@ def claim_next_task(*, user, project: Project, batch: Batch | None = None) -> Ta
             returned = _claim_first(_returned_to(user, project, batch, now), user, LockPurpose.ANNOTATE, now)
         return returned or _claim_first(_annotation_queue(user, project, batch, now), user, LockPurpose.ANNOTATE, now)
 
-    return _with_retries(claim)
+    task = _with_retries(claim)
+    if task is not None:
+        publish_task_status(task)
+    return task
 
 
 def claim_next_review(*, user, project: Project, batch: Batch | None = None) -> Task | None:
@@ -233,7 +237,10 @@ def claim_next_review(*, user, project: Project, batch: Batch | None = None) -> 
             return held
         return _claim_first(_review_queue(user, project, batch, now), user, LockPurpose.REVIEW, now)
 
-    return _with_retries(claim)
+    task = _with_retries(claim)
+    if task is not None:
+        publish_task_status(task)
+    return task
 
 
 @transaction.atomic

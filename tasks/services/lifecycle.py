@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotator.api.errors import Conflict
 from audit.services import record_event
+from tasks.events import publish_task_status
 from tasks.models import TRANSITIONS, Task, TaskStatus, TaskTransition
 from tasks.services.locks import end_lock
 
@@ -72,6 +73,7 @@ def move_task(
         task.completed_at = now
         fields.add("completed_at")
     task.save(update_fields=sorted(fields))
+    publish_task_status(task, previous=previous)
     TaskTransition.objects.create(
         organization_id=task.organization_id,
         task=task,

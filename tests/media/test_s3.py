@@ -134,12 +134,6 @@ def test_ingest_serve_and_purge_on_s3(world_a, world_b, make_project, ingest, s3
     assert any("/cache/frames/" in k for k in keys(s3_storage, prefix))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotImplementedError,
-    reason="projects.actors.delete_storage_prefix calls default_storage.path(), which S3Storage does not "
-    "implement (reported to the projects owner); remove this mark once fixed",
-)
 def test_deleting_a_project_purges_exactly_its_prefix_on_s3(world_a, make_project, ingest, s3_storage):
     from projects.actors import purge_project_files
     from projects.services.projects import delete_project
