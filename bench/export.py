@@ -179,9 +179,12 @@ def _stored(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(zipfile.ZipInfo(name), data, compress_type=zipfile.ZIP_STORED)
 
 
-def _area(points: np.ndarray) -> float:
-    x, y = points[:, 0], points[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+def _area(ring: list) -> float:
+    area, (x0, y0) = 0.0, ring[-1]
+    for x1, y1 in ring:
+        area += x0 * y1 - x1 * y0
+        x0, y0 = x1, y1
+    return abs(area) / 2
 
 
 def run_floor(name: str, count: int, stream: bool = False, repeat: int = 1) -> dict:
@@ -209,15 +212,16 @@ def _floor_once(name: str, count: int, generated: list) -> tuple[float, int]:
                 for index in range(count):
                     images.append({"id": index + 1, "file_name": image_name(index), "width": WIDTH, "height": HEIGHT})
                     for cls, points in generated[index]:
-                        x0, y0 = points.min(axis=0)
-                        x1, y1 = points.max(axis=0)
+                        ring = points.tolist()
+                        xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+                        x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
                         annotations.append(
                             {
                                 "id": len(annotations) + 1,
                                 "image_id": index + 1,
                                 "category_id": cls + 1,
-                                "segmentation": [points.ravel().tolist()],
-                                "area": _area(points),
+                                "segmentation": [[v for p in ring for v in p]],
+                                "area": _area(ring),
                                 "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
                                 "iscrowd": 0,
                             }
@@ -271,15 +275,15 @@ def _floor_once(name: str, count: int, generated: list) -> tuple[float, int]:
                     if name == "pro_label":
                         _stored(zf, f"Pro_label/{stem}.png", cv2.imencode(".png", colour)[1].tobytes())
                         continue
-                    mixed = original.copy()
                     blended = cv2.addWeighted(original, 0.7, colour, 0.3, 0)
-                    np.copyto(mixed, blended, where=(canvas > 0)[..., None])
+                    mixed = cv2.copyTo(blended, canvas, original.copy())
                     _stored(zf, f"Mix_label/{stem}.jpg", cv2.imencode(".jpg", mixed)[1].tobytes())
                 elif name == "separate":
                     for cls in sorted({c for c, _ in polygons}):
                         canvas = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
                         cv2.fillPoly(canvas, [np.round(p).astype(np.int32) for c, p in polygons if c == cls], 255)
-                        _stored(zf, f"separate/{stem}_{cls}.png", cv2.imencode(".png", canvas)[1].tobytes())
+                        png = cv2.imencode(".png", canvas, [cv2.IMWRITE_PNG_BILEVEL, 1])[1].tobytes()
+                        _stored(zf, f"separate/{stem}_{cls}.png", png)
         seconds = time.perf_counter() - started
         size = target.stat().st_size
     return seconds, size

@@ -37,8 +37,8 @@ def _box(data: dict) -> tuple[float, float, float, float]:
 def _points(raw: Any, size: int = 2) -> list[list[float]]:
     if not isinstance(raw, list):
         raise UnreadableShape("points must be a list")
-    if size == 2 and all(type(p) is list and len(p) == 2 for p in raw):
-        # Stored shapes were validated on save (finite numbers): used as they are.
+    if size == 2 and raw and type(raw[0]) is list and len(raw[0]) == 2:
+        # Stored shapes were validated on save (finite numbers, [x, y] points): used as they are.
         return raw
     out = []
     for point in raw:
@@ -93,11 +93,11 @@ def shape_from_annotation(annotation, label: ExportLabel | None, width: int, hei
     }
     if kind_type == "bbox":
         x, y, w, h = _box(data)
-        return ExportShape(kind="area", bbox=(x, y, w, h), polygons=geometry.bbox_to_polygon(x, y, w, h), **common)
+        return ExportShape(kind="area", box=(x, y, w, h), polygons=geometry.bbox_to_polygon(x, y, w, h), **common)
     if kind_type == "video_bbox":
         box = data.get("bbox", data)
         x, y, w, h = geometry.normalized_box_to_pixels(dict(zip("xywh", _box(box), strict=True)), width, height)
-        return ExportShape(kind="area", bbox=(x, y, w, h), polygons=geometry.bbox_to_polygon(x, y, w, h), **common)
+        return ExportShape(kind="area", box=(x, y, w, h), polygons=geometry.bbox_to_polygon(x, y, w, h), **common)
     if kind_type == "rotated_bbox":
         w, h = _num(data.get("w", data.get("width"))), _num(data.get("h", data.get("height")))
         if "cx" in data:
@@ -106,23 +106,22 @@ def shape_from_annotation(annotation, label: ExportLabel | None, width: int, hei
             cx, cy = _num(data.get("x")) + w / 2, _num(data.get("y")) + h / 2
         corners = geometry.rotated_box_corners(cx, cy, w, h, _num(data.get("angle", data.get("rotation", 0))))
         polygons = [{"exterior": corners, "holes": []}]
-        return ExportShape(kind="area", bbox=geometry.polygons_bbox(polygons), polygons=polygons, **common)
+        return ExportShape(kind="area", polygons=polygons, **common)
     if kind_type in ("polygon", "mask"):
         if kind_type == "mask" and isinstance(data.get("rle"), dict):
             rle = data["rle"]
-            return ExportShape(kind="area", bbox=geometry.rle_bbox(rle), rle=rle, **common)
+            return ExportShape(kind="area", rle=rle, **common)
         polygons = _polygons(data)
-        return ExportShape(kind="area", bbox=geometry.polygons_bbox(polygons), polygons=polygons, **common)
+        return ExportShape(kind="area", polygons=polygons, **common)
     if kind_type == "polyline":
         points = _points(data.get("points"))
-        return ExportShape(kind="line", bbox=_points_bbox(points), points=points, **common)
+        return ExportShape(kind="line", points=points, **common)
     if kind_type == "points":
         points = _points(data.get("points"))
-        return ExportShape(kind="points", bbox=_points_bbox(points), points=points, **common)
+        return ExportShape(kind="points", points=points, **common)
     if kind_type == "keypoints":
         points = _points(data.get("points", data.get("keypoints")), size=3)
-        visible = [p for p in points if p[2] > 0]
-        return ExportShape(kind="keypoints", bbox=_points_bbox(visible), points=points, **common)
+        return ExportShape(kind="keypoints", points=points, **common)
     if kind_type == "classification":
         return ExportShape(kind="tag", **common)
     return None
@@ -142,7 +141,7 @@ def track_shapes(annotation, label: ExportLabel | None, width: int, height: int,
                 kind="area",
                 type="video_track",
                 label=label,
-                bbox=(x, y, w, h),
+                box=(x, y, w, h),
                 polygons=geometry.bbox_to_polygon(x, y, w, h),
                 annotation_id=annotation.pk,
                 track_id=track_id,
@@ -154,10 +153,3 @@ def track_shapes(annotation, label: ExportLabel | None, width: int, height: int,
             ),
         )
 
-
-def _points_bbox(points: list[list[float]]) -> tuple[float, float, float, float]:
-    if not points:
-        return 0.0, 0.0, 0.0, 0.0
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)

@@ -67,7 +67,7 @@ class ExportShape:
     kind: str
     type: str
     label: ExportLabel | None
-    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    box: tuple[float, float, float, float] | None = None  # computed on first use when None
     polygons: list[dict] | None = None
     rle: dict | None = None
     points: list[list[float]] | None = None
@@ -78,6 +78,22 @@ class ExportShape:
     source: str = "manual"
     score: float | None = None
     attributes: dict = field(default_factory=dict)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(x, y, w, h)`` in pixels (of the polygons, the RLE, or the points)."""
+        if self.box is None:
+            if self.rle is not None:
+                self.box = geometry.rle_bbox(self.rle)
+            elif self.polygons is not None:
+                self.box = geometry.polygons_bbox(self.polygons)
+            elif self.points:
+                xs = [p[0] for p in self.points if len(p) < 3 or p[2] > 0]
+                ys = [p[1] for p in self.points if len(p) < 3 or p[2] > 0]
+                self.box = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)) if xs else (0.0, 0.0, 0.0, 0.0)
+            else:
+                self.box = (0.0, 0.0, 0.0, 0.0)
+        return self.box
 
     @property
     def is_box(self) -> bool:

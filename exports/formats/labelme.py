@@ -44,7 +44,7 @@ def labelme_shapes(shape: ExportShape, frame: ExportFrame, group: int) -> list[d
         parts = shape.polygons or []
         gid = group if len(parts) > 1 else None
         return [
-            {**base, "group_id": gid, "shape_type": "polygon", "points": [_pt(px, py) for px, py in p["exterior"]]}
+            {**base, "group_id": gid, "shape_type": "polygon", "points": p["exterior"]}
             for p in parts
         ]
     if shape.kind == "line":
