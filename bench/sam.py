@@ -312,6 +312,7 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     }
     out["embedding_cache"] = engine.embeddings.stats()
     out["encode_clean_masks_ms"] = clean_mask_encoding_ms(args.width, args.height)
+    out["api_plumbing_ms"] = api_plumbing_ms(args, tasks[0], point, api)
     for kind in ("next", "first"):
         for side in ("service", "api"):
             for which, suffix in ((0, ""), (1, "_cpu")):
@@ -320,13 +321,38 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     return out
 
 
-def clean_mask_encoding_ms(width: int, height: int) -> float:
-    """Polygons + RLE for three object-like masks (what a trained checkpoint returns; random
-    weights return salt-and-pepper masks with thousands of holes, far costlier to trace)."""
+def api_plumbing_ms(args, task, point, api) -> dict:
+    """The API's own cost for one click: HTTP handling (DRF, token, tenancy, validation), the
+    queue, the reply channel and JSON, around a worker answer prepared in advance (three
+    clean masks; the model is not run), median of ``--clicks`` round trips."""
+    import ml.services.sam as sam_service
+
+    prepared = sam_service.compute_masks(task=task, frame_index=0, points=point, point_labels=[1])
+    clean = clean_masks(args.width, args.height)
+    from annotations.geometry import mask_to_polygons, rle_encode
+
+    prepared["masks"] = [
+        {
+            "score": 0.9,
+            "area": int(m.sum()),
+            "bbox": [0, 0, 1, 1],
+            "polygons": mask_to_polygons(m),
+            "rle": rle_encode(m),
+        }
+        for m in clean
+    ]
+    real = sam_service.compute_masks
+    sam_service.compute_masks = lambda **kw: prepared
+    try:
+        values = timed(lambda: api(task), args.clicks)
+    finally:
+        sam_service.compute_masks = real
+    return {"median_ms": round(statistics.median(v[0] for v in values) * 1000, 2)}
+
+
+def clean_masks(width: int, height: int) -> list:
     import cv2
     import numpy as np
-
-    from annotations.geometry import mask_bbox, mask_to_polygons, rle_encode
 
     masks = []
     for scale in (0.15, 0.2, 0.25):
@@ -335,7 +361,20 @@ def clean_mask_encoding_ms(width: int, height: int) -> float:
         cv2.ellipse(mask, (width // 2, height // 2), axes, 15, 0, 360, 1, -1)
         cv2.circle(mask, (width // 2, height // 2), max(2, axes[1] // 4), 0, -1)  # a hole
         masks.append(mask.astype(bool))
-    values = timed(lambda: [(mask_to_polygons(m), rle_encode(m), mask_bbox(m), int(m.sum())) for m in masks], 5)
+    return masks
+
+
+def clean_mask_encoding_ms(width: int, height: int) -> float:
+    """Polygons + RLE for three object-like masks (what a trained checkpoint returns; random
+    weights return salt-and-pepper masks with thousands of holes, far costlier to trace)."""
+    from annotations.geometry import mask_to_polygons, rle_area, rle_bbox, rle_encode
+
+    def encode(mask):  # what compute_masks does per mask
+        rle = rle_encode(mask)
+        return rle_area(rle), rle_bbox(rle), mask_to_polygons(mask), rle
+
+    masks = clean_masks(width, height)
+    values = timed(lambda: [encode(m) for m in masks], 5)
     return round(statistics.median(v[0] for v in values) * 1000, 2)
 
 
@@ -453,6 +492,14 @@ def report(results: dict) -> None:
     )
     print(f"  service next-click breakdown (ms): {click['service_next_breakdown_ms']}")
     print(f"  polygons + RLE of three clean object masks at this size: {click['encode_clean_masks_ms']} ms")
+    print(f"  API plumbing around a prepared 3-clean-mask answer: {click['api_plumbing_ms']['median_ms']} ms")
+    raw_next = click["raw_next_click"]["median_ms"]
+    projected = raw_next + click["encode_clean_masks_ms"] + click["api_plumbing_ms"]["median_ms"]
+    print(
+        f"  projected next click with object-like masks: service {round(raw_next + click['encode_clean_masks_ms'], 1)}"
+        f" ms ({round(click['encode_clean_masks_ms'] / raw_next * 100, 1)}%), API {round(projected, 1)} ms"
+        f" ({round((projected / raw_next - 1) * 100, 1)}%)"
+    )
     if "propagation" in results:
         prop = results["propagation"]
         print(f"\npropagation, {prop['frames']} (seconds per propagated frame):")

@@ -11,7 +11,7 @@ import numpy as np
 from django.db import transaction
 
 from annotations import services as annotation_services
-from annotations.geometry import mask_to_polygons, polygons_to_mask, rle_decode
+from annotations.geometry import polygons_to_mask, rle_decode, rle_encode
 from annotations.models import Annotation, Prediction, Source
 from jobs.events import project_group, publish
 
@@ -62,16 +62,20 @@ def frames_with_own_shapes(task, object_id: str, first: int, last: int) -> set[i
 
 
 def propagated_shape(*, frame_index: int, object_id: str, class_name: str, mask: np.ndarray) -> dict[str, Any] | None:
-    """One frame's mask of an object as a shape (traced polygons with holes; None if empty)."""
-    polygons = mask_to_polygons(mask)
-    if not polygons:
+    """One frame's mask of an object as a shape, or None when the mask is empty.
+
+    Machine-made masks are stored as COCO RLE: exact (what the model said, pixel for pixel)
+    and cheap to validate and store, where traced polygons of a ragged mask cost the
+    annotation service a shapely repair per frame.
+    """
+    if not mask.any():
         return None
     return {
         "type": "mask",
         "class_name": class_name,
         "frame_index": frame_index,
         "object_id": object_id,
-        "geometry": {"polygons": polygons},
+        "geometry": {"rle": rle_encode(mask)},
     }
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from annotator.api.errors import Conflict
 from annotator.api.serializers import MessageSerializer
-from ml import replies, selectors
+from ml import selectors
 from ml.api import serializers as s
 from ml.models import AutoAnnotationRun, EvaluationRun, InferenceModel, InferenceRecord, InferenceRun
 from ml.services import auto_annotation, evaluation, inference, registry
@@ -114,11 +114,11 @@ class InferenceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         model = None
         if data.get("model_id") is not None:
             model = _in_org(request, InferenceModel, data["model_id"], "model_id")
-        key = replies.new_reply_key() if data["wait"] > 0 else None
-        run = inference.start_batch_inference(
-            actor=request.user, organization=request.organization, images=data["images"], model=model, reply_key=key
-        )
-        finished = inference.wait_for_run(run, key, data["wait"]) if key else False
+        arguments = {"actor": request.user, "organization": request.organization, "images": data["images"]}
+        if data["wait"] > 0:
+            run, finished = inference.detect_images(**arguments, model=model, timeout=data["wait"])
+        else:
+            run, finished = inference.start_batch_inference(**arguments, model=model), False
         run = self.get_queryset().get(pk=run.pk)
         code = status.HTTP_201_CREATED if finished else status.HTTP_202_ACCEPTED
         return Response(s.InferenceRunSerializer(run).data, status=code)

@@ -153,7 +153,7 @@ def frame_shapes(model: InferenceModel, resolver: LabelResolver, frame, rgb, eng
     ``class_name`` is the project label the model class resolves to (by name or alias),
     else the model's own name; accepting the shape maps it (or asks for a class).
     """
-    from annotations.geometry import mask_to_polygons
+    from annotations.geometry import rle_encode
     from ml.engine.torchscript import infer
 
     inference = infer(model, rgb)
@@ -169,13 +169,12 @@ def frame_shapes(model: InferenceModel, resolver: LabelResolver, frame, rgb, eng
             "class_name": resolver.class_name(found.label_index),
             "score": round(found.score, 6),
         }
-        if masks is not None:
-            polygons = mask_to_polygons(masks[position].mask)
-            if not polygons:
+        if masks is not None:  # machine-made masks are stored as exact COCO RLE
+            if not masks[position].mask.any():
                 continue  # SAM found no pixel inside this box
-            shape.update(type="mask", geometry={"polygons": polygons})
+            shape.update(type="mask", geometry={"rle": rle_encode(masks[position].mask)})
         elif model.kind == ModelKind.SEGMENTATION:
-            shape.update(type="mask", geometry={"polygons": found.polygons})
+            shape.update(type="mask", geometry={"rle": found.rle})
         elif model.kind == ModelKind.DETECTION:
             x, y, w, h = found.box
             if w <= 0 or h <= 0:

@@ -3,6 +3,8 @@
 This is the engine behind the detection-service contract (``POST /api/detect`` and
 ``/api/data/*``) as well as our own ``/api/v1/inference-runs``. Functions for that contract:
 
+* :func:`detect_images` — the whole synchronous request: store, queue, wait (what
+  ``POST /api/detect`` needs), returning the run and whether it finished in time;
 * :func:`start_batch_inference` — validate and store the images, queue the run;
 * :func:`wait_for_run` — block until the worker finished it (or a timeout);
 * :func:`record_result` — one image's result as a dict; :func:`result_image_bytes` — its
@@ -121,6 +123,21 @@ def start_batch_inference(
 
     transaction.on_commit(lambda: run_inference.send(job.pk))
     return run
+
+
+def detect_images(
+    *, actor, organization, images: list[File], model: InferenceModel | None = None, timeout: float = 60.0
+) -> tuple[InferenceRun, bool]:
+    """Infer ``images`` and wait up to ``timeout`` seconds: ``(run, finished)``.
+
+    The run's records (``run.records.order_by("position")``) carry each image's result;
+    :func:`record_result` and :func:`result_image_bytes` turn one into the contract's fields.
+    Call it outside a transaction: the run is queued when the images are committed.
+    """
+    key = replies.new_reply_key()
+    run = start_batch_inference(actor=actor, organization=organization, images=images, model=model, reply_key=key)
+    finished = wait_for_run(run, key, timeout)
+    return run, finished
 
 
 def wait_for_run(run: InferenceRun, reply_key: str, timeout: float) -> bool:

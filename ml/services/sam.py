@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from annotations.geometry import mask_bbox, mask_to_polygons, rle_encode
+from annotations.geometry import mask_to_polygons, rle_area, rle_bbox, rle_encode
 from annotator.api.errors import ApiError, ServiceUnavailable
+from media.selectors import FrameNotFound
 from ml import replies
 from ml.frame_source import embedding_key, frame_image, get_frame
 from ml.sam_config import CONFIGURE_HELP, SamUnavailable, sam_configured
@@ -92,6 +93,8 @@ def request_masks(
             "organization_id": task.organization_id,
             "task_id": task.pk,
             "frame_index": frame_index,
+            # The picture's identity, so a click on an embedded frame needs no query.
+            "picture": list(embedding_key(frame)),
             "points": points,
             "point_labels": point_labels,
             "box": box,
@@ -132,12 +135,37 @@ def compute_masks(
     multimask_output: bool = True,
 ) -> dict[str, Any]:
     """Masks for a prompt on a task's frame (runs in the ML worker)."""
+    frame = get_frame(task, frame_index)
+    return masks_for_picture(
+        embedding_key(frame),
+        lambda: frame_image(task, frame_index),
+        task_id=task.pk,
+        frame_index=frame_index,
+        points=points,
+        point_labels=point_labels,
+        box=box,
+        multimask_output=multimask_output,
+    )
+
+
+def masks_for_picture(
+    picture_key: tuple,
+    load_picture,
+    *,
+    task_id: int,
+    frame_index: int,
+    points: list[list[float]],
+    point_labels: list[int],
+    box: list[float] | None = None,
+    multimask_output: bool = True,
+) -> dict[str, Any]:
+    """Masks for a prompt on the picture ``picture_key`` names (``load_picture`` reads it only
+    when its embedding is not cached): SAM's decoder, then COCO RLE and traced polygons."""
     from ml.engine.sam import get_engine
 
     started = time.perf_counter()
     engine = get_engine()
-    frame = get_frame(task, frame_index)
-    embedding, cached = engine.embed(embedding_key(frame), lambda: frame_image(task, frame_index))
+    embedding, cached = engine.embed(picture_key, load_picture)
     embedded = time.perf_counter()
     results = engine.predict(
         embedding,
@@ -147,19 +175,21 @@ def compute_masks(
         multimask_output=multimask_output,
     )
     decoded = time.perf_counter()
-    masks = [
-        {
-            "score": round(result.score, 6),
-            "area": int(result.mask.sum()),
-            "bbox": list(mask_bbox(result.mask)),
-            "polygons": mask_to_polygons(result.mask),
-            "rle": rle_encode(result.mask),
-        }
-        for result in results
-    ]
+    masks = []
+    for result in results:
+        rle = rle_encode(result.mask)
+        masks.append(
+            {
+                "score": round(result.score, 6),
+                "area": rle_area(rle),
+                "bbox": list(rle_bbox(rle)),
+                "polygons": mask_to_polygons(result.mask),
+                "rle": rle,
+            }
+        )
     finished = time.perf_counter()
     return {
-        "task_id": task.pk,
+        "task_id": task_id,
         "frame_index": frame_index,
         "width": int(embedding.orig_hw[1]),
         "height": int(embedding.orig_hw[0]),
@@ -180,11 +210,18 @@ def answer_mask_request(message: dict[str, Any]) -> None:
     key = message["reply_key"]
     if time.time() > message.get("deadline", float("inf")):
         return
-    try:
+    frame_index = message["frame_index"]
+
+    def load_picture():  # only on an embedding miss; the message was tenant-checked by the web
         task = Task.objects.for_organization(message["organization_id"]).get(pk=message["task_id"])
-        result = compute_masks(
-            task=task,
-            frame_index=message["frame_index"],
+        return frame_image(task, frame_index)
+
+    try:
+        result = masks_for_picture(
+            tuple(message["picture"]),
+            load_picture,
+            task_id=message["task_id"],
+            frame_index=frame_index,
             points=message.get("points") or [],
             point_labels=message.get("point_labels") or [],
             box=message.get("box"),
@@ -192,7 +229,7 @@ def answer_mask_request(message: dict[str, Any]) -> None:
         )
     except SamUnavailable as exc:
         replies.send_reply(key, {"error": str(exc), "code": "sam_unavailable", "status": 503})
-    except (Task.DoesNotExist, Http404) as exc:
+    except (Task.DoesNotExist, Http404, FrameNotFound) as exc:
         replies.send_reply(key, {"error": str(exc) or "Not found.", "code": "not_found", "status": 404})
     except Exception as exc:
         logger.exception("SAM mask request failed")

@@ -72,7 +72,7 @@ def test_propagation_writes_each_frame_as_the_jobs_chain_with_live_progress(
     assert Annotation.objects.get(pk=manual.pk).source == "manual"
     for annotation in chain:
         assert (annotation.source, annotation.object_id, annotation.type) == ("propagated", "1", "mask")
-        assert annotation.label.name == "car" and annotation.geometry["polygons"]
+        assert annotation.label.name == "car" and annotation.geometry["rle"]["size"] == [64, 96]
     assert run.frames_processed == 2 and len(run.frame_seconds) == 2
     assert run.annotations_written == len(chain)
     assert run.seconds_per_frame > 0 and run.model_version.startswith("sam2.1_hiera_t@") and run.device == "cpu"
@@ -171,3 +171,11 @@ def test_another_organization_sees_no_run_and_cannot_propagate_on_our_task(sam_s
         "/api/v1/sam/propagations", {"task_id": clip.pk, "reference_frame": 0, "object_ids": ["1"]}, format="json"
     )
     assert response.status_code == 404
+
+
+def test_a_task_someone_else_is_working_on_is_423(sam_settings, world_a, clip):
+    from tasks.services.claims import claim_next_task
+
+    assert claim_next_task(user=world_a.owner, project=clip.project).pk == clip.pk
+    response = start(world_a, clip)
+    assert response.status_code == 423 and response.json()["code"] == "task_locked"

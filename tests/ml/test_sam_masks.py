@@ -122,6 +122,7 @@ def test_worker_without_the_checkpoint_file_answers_503(settings, picture_task):
             "organization_id": picture_task.organization_id,
             "task_id": picture_task.pk,
             "frame_index": 0,
+            "picture": ["asset", 0, 0],
             "points": [[5, 5]],
             "point_labels": [1],
         }
