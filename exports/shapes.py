@@ -152,4 +152,3 @@ def track_shapes(annotation, label: ExportLabel | None, width: int, height: int,
                 attributes=annotation.attributes or {},
             ),
         )
-

@@ -43,10 +43,7 @@ def labelme_shapes(shape: ExportShape, frame: ExportFrame, group: int) -> list[d
             return [{**base, "shape_type": "mask", "points": [[x, y], [x + w - 1, y + h - 1]], "mask": data}]
         parts = shape.polygons or []
         gid = group if len(parts) > 1 else None
-        return [
-            {**base, "group_id": gid, "shape_type": "polygon", "points": p["exterior"]}
-            for p in parts
-        ]
+        return [{**base, "group_id": gid, "shape_type": "polygon", "points": p["exterior"]} for p in parts]
     if shape.kind == "line":
         return [{**base, "shape_type": "linestrip", "points": [_pt(x, y) for x, y in shape.points]}]
     if shape.kind == "points":

@@ -319,7 +319,9 @@ def import_file(parsed: ParsedFile, matcher: FrameMatcher, mapper: ClassMapper, 
         entry.update(status="refused", reason="no shape to import" if not prepared else "every shape was refused")
     else:
         entry["status"] = "adapted" if parsed.notes or refused or any(s.notes for s, _ in keep) else "accepted"
-        if not options["dry_run"]:
+        if not options["dry_run"] and _written_before(job, target):
+            parsed.notes.append("already written by an earlier attempt of this import")
+        elif not options["dry_run"]:
             try:
                 write_frame_shapes(
                     target.task_id, [_payload(s, label, target.frame_index) for s, label in keep], actor=actor, job=job
@@ -334,6 +336,15 @@ def import_file(parsed: ParsedFile, matcher: FrameMatcher, mapper: ClassMapper, 
         entry["notes"] = parsed.notes
     entry["shapes"] = [_shape_entry(s) for s, _ in prepared]
     return entry
+
+
+def _written_before(job, target: Target) -> bool:
+    """A retried job (worker lost mid-run) finds the frames its earlier attempt wrote."""
+    if job is None or job.attempts <= 1:
+        return False
+    from annotations.models import Annotation
+
+    return Annotation.objects.filter(produced_by=job, task_id=target.task_id, frame_index=target.frame_index).exists()
 
 
 def import_folder(

@@ -161,9 +161,17 @@ def test_import_upload_runs_and_reports(studio):
     assert detail["report"]["files"][0]["task_id"] == studio.tasks[0].pk
     box = Annotation.objects.get(task=studio.tasks[0], source=Source.IMPORTED)
     assert box.produced_by_id == record.job_id and box.geometry == {"x": 1, "y": 2, "width": 10, "height": 10}
-    # A retried job writes nothing twice.
+    # A retried job writes nothing twice: a finished job is not run again...
     run_import_job.fn(record.pk)
     assert Annotation.objects.filter(task=studio.tasks[0], source=Source.IMPORTED).count() == 1
+    # ... and a job whose worker died before it could record its progress finds what it wrote.
+    from jobs.models import Job, JobStatus
+
+    Job.objects.filter(pk=record.job_id).update(status=JobStatus.RUNNING)
+    Import.objects.filter(pk=record.pk).update(report={})
+    run_import_job.fn(record.pk)
+    assert Annotation.objects.filter(task=studio.tasks[0], source=Source.IMPORTED).count() == 1
+    assert "earlier attempt" in Import.objects.get(pk=record.pk).report["files"][0]["notes"][0]
 
 
 def test_import_with_bad_options_is_400(studio):
