@@ -110,6 +110,11 @@ CASES: dict[str, list[Case]] = {
         ),
         Case("post", lambda w, r: "/api/v1/label-templates/import/preview", lambda w, r: {"name": "p", "labels": []}),
     ],
+    "export.create": [
+        Case("post", lambda w, r: f"/api/v1/projects/{_project(w).pk}/exports", lambda w, r: {"format": "coco"}),
+        Case("get", lambda w, r: f"/api/v1/projects/{_project(w).pk}/exports"),
+        Case("get", lambda w, r: f"/api/v1/projects/{_project(w).pk}/annotation-imports"),
+    ],
 }
 
 
