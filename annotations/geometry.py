@@ -10,11 +10,15 @@ Conventions
 * Polygons are ``[{"exterior": [[x, y], ...], "holes": [[[x, y], ...], ...]}, ...]``
   (a multipolygon; rings not closed, at least 3 points each).
 * Normalized boxes (the video contract) are ``{"x", "y", "w", "h"}`` in 0-1 of the frame.
-* **Rasteriser** (the only one we use for every mask we write): a pixel belongs to a
-  polygon when OpenCV's ``fillPoly`` (8 fractional bits) covers its centre — pixels whose
-  centre lies on the boundary included — and does not lie strictly inside a hole.
-  ``mask_to_polygons`` traces boundary pixel centres, so mask → polygons → mask is exact
-  for the masks tests generate (single-pixel-wide parts included).
+* **Rasteriser** (the only one we use for every mask we write, ``draw_polygons``): a pixel
+  belongs to a polygon when its **centre** lies inside it (even-odd over the polygon's
+  rings, so holes are excluded); a centre exactly on an edge counts for left/top edges and
+  not for right/bottom ones, like the half-open pixels themselves. So the box
+  (x, y, w, h) = (2, 2, 18, 12) paints exactly 18 x 12 pixels. Exact scanlines computed
+  here; OpenCV only paints the resulting horizontal runs.
+* **Tracer** (``mask_to_polygons``): the union of a mask's pixel squares, pulled a quarter
+  pixel inwards — valid for shapely (one-pixel-wide parts keep an area, diagonal
+  neighbours don't touch) and mask → polygons → mask is exact for every mask.
 * RLE is COCO's (column-major, pycocotools compressed ``counts`` string).
 """
 
@@ -29,9 +33,6 @@ import numpy as np
 from pycocotools import mask as coco_mask
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.validation import make_valid
-
-_SHIFT = 8
-_SCALE = 1 << _SHIFT
 
 Point = list[float]
 PolygonDict = dict[str, Any]
@@ -153,12 +154,6 @@ def polygons_bbox(polygons: Iterable[PolygonDict]) -> tuple[float, float, float,
     return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
 
 
-def _ring_to_cv(ring: list[Point]) -> np.ndarray:
-    # Continuous coordinate c ↔ pixel-centre index c - 0.5, in fixed point.
-    pts = (np.asarray(ring, dtype=np.float64) - 0.5) * _SCALE
-    return np.round(pts).astype(np.int32).reshape(-1, 1, 2)
-
-
 def polygons_to_mask(polygons: list[PolygonDict], height: int, width: int) -> np.ndarray:
     """Rasterise polygons (holes kept) into a ``uint8`` 0/1 mask of ``height`` x ``width``."""
     mask = np.zeros((height, width), dtype=np.uint8)
@@ -167,80 +162,96 @@ def polygons_to_mask(polygons: list[PolygonDict], height: int, width: int) -> np
 
 
 def draw_polygons(canvas: np.ndarray, polygons: list[PolygonDict], value) -> None:
-    """Paint polygons onto ``canvas`` (2-D, or 3-D with a colour tuple) with the shared rasteriser."""
+    """Paint polygons onto ``canvas`` (2-D, or 3-D with a colour tuple) with the shared
+    rasteriser: every pixel whose centre is inside (holes excluded) gets ``value``."""
+    height, width = canvas.shape[:2]
     for polygon in polygons:
-        exterior = _ring_to_cv(polygon["exterior"])
-        if len(exterior) < 3:
+        spans = polygon_spans([polygon["exterior"], *(polygon.get("holes") or [])], height, width)
+        if spans is None:
             continue
-        holes = [_ring_to_cv(h) for h in polygon.get("holes") or [] if len(h) >= 3]
-        if not holes:
-            cv2.fillPoly(canvas, [exterior], value, lineType=cv2.LINE_8, shift=_SHIFT)
+        rows, first, end = spans
+        segments = np.empty((len(rows), 2, 2), dtype=np.int32)
+        segments[:, 0, 0] = first
+        segments[:, 1, 0] = end - 1
+        segments[:, 0, 1] = rows
+        segments[:, 1, 1] = rows
+        # Horizontal one-pixel-high runs with integer ends: OpenCV paints exactly those pixels.
+        cv2.polylines(canvas, segments, False, value, 1, cv2.LINE_8)
+
+
+def polygon_spans(rings: list[list[Point]], height: int, width: int):
+    """Pixel runs inside ``rings`` (even-odd): ``(rows, first_column, end_column)`` arrays,
+    ``end`` exclusive, clipped to the frame; None when no pixel centre is inside.
+
+    A scanline fill evaluated at each row's centre line y = j + 0.5: an edge crosses it when
+    ``min(y0, y1) <= y < max(y0, y1)`` (half-open, so a vertex is counted once), and pixel
+    i of a run [x_a, x_b) is inside when ``x_a <= i + 0.5 < x_b``.
+    """
+    x0s, y0s, x1s, y1s = [], [], [], []
+    for ring in rings:
+        points = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
+        if len(points) < 3:
             continue
-        shape = np.zeros(canvas.shape[:2], dtype=np.uint8)
-        cv2.fillPoly(shape, [exterior], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-        inside_holes = np.zeros_like(shape)
-        cv2.fillPoly(inside_holes, holes, 1, lineType=cv2.LINE_8, shift=_SHIFT)
-        # A hole's boundary pixels stay in the shape: holes remove only their strict inside.
-        cv2.polylines(inside_holes, holes, True, 0, lineType=cv2.LINE_8, shift=_SHIFT)
-        canvas[(shape == 1) & (inside_holes == 0)] = value
+        following = np.roll(points, -1, axis=0)
+        x0s.append(points[:, 0])
+        y0s.append(points[:, 1])
+        x1s.append(following[:, 0])
+        y1s.append(following[:, 1])
+    if not x0s:
+        return None
+    x0, y0, x1, y1 = (np.concatenate(a) for a in (x0s, y0s, x1s, y1s))
+    sloped = y0 != y1  # horizontal edges never cross a centre line
+    x0, y0, x1, y1 = x0[sloped], y0[sloped], x1[sloped], y1[sloped]
+    if len(x0) == 0:
+        return None
+    low, high = np.minimum(y0, y1), np.maximum(y0, y1)
+    first_row = np.maximum(np.ceil(low - 0.5), 0).astype(np.int64)
+    last_row = np.minimum(np.ceil(high - 0.5) - 1, height - 1).astype(np.int64)
+    counts = np.maximum(last_row - first_row + 1, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    edge = np.repeat(np.arange(len(counts)), counts)
+    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = first_row[edge] + offset
+    x_cross = x0[edge] + (rows + 0.5 - y0[edge]) * (x1[edge] - x0[edge]) / (y1[edge] - y0[edge])
+    order = np.lexsort((x_cross, rows))
+    rows, x_cross = rows[order], x_cross[order]
+    # Each row has an even number of crossings; consecutive pairs bound the inside runs.
+    run_rows, starts, stops = rows[0::2], x_cross[0::2], x_cross[1::2]
+    first = np.clip(np.ceil(starts - 0.5), 0, width).astype(np.int64)
+    end = np.clip(np.ceil(stops - 0.5), 0, width).astype(np.int64)
+    keep = end > first
+    if not keep.any():
+        return None
+    return run_rows[keep], first[keep], end[keep]
 
 
 def mask_to_polygons(mask: np.ndarray, *, min_area: float = 0.0) -> list[PolygonDict]:
-    """Trace a binary mask into polygons with holes (boundary pixel centres).
+    """Trace a binary mask into valid polygons with holes that keep every pixel.
 
-    ``min_area`` drops specks (in pixels, by traced polygon area).
+    The union of the mask's pixel squares, pulled a quarter pixel inwards: rings run between
+    the boundary pixel centres and the pixel edges, so every part (one pixel wide included)
+    has an area, diagonal neighbours no longer touch (valid for shapely: validation or
+    repair never drops a pixel), and :func:`draw_polygons` paints exactly the mask again.
+    ``min_area`` drops specks (polygon area in pixels).
     """
-    binary = (np.asarray(mask) > 0).astype(np.uint8)
+    import shapely
+
+    binary = (np.asarray(mask) > 0).astype(np.int8)
     if not binary.any():
         return []
-    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    hierarchy = hierarchy[0]
-    polygons: list[PolygonDict] = []
-    for index, contour in enumerate(contours):
-        if hierarchy[index][3] != -1:  # a hole: handled with its parent
-            continue
-        exterior = _contour_to_ring(contour)
-        holes = []
-        child = hierarchy[index][2]
-        while child != -1:
-            ring = _contour_to_ring(contours[child])
-            if len(ring) >= 3:
-                holes.append(ring)
-            child = hierarchy[child][0]
-        if len(exterior) < 3:
-            exterior = _degenerate_ring(contour)
-        if min_area and _ring_area(exterior) < min_area:
-            continue
-        polygons.append({"exterior": exterior, "holes": holes})
+    # Horizontal runs of each row become boxes on the pixel grid; their union is the region.
+    edges = np.diff(np.pad(binary, ((0, 0), (1, 1))), axis=1)
+    starts = np.argwhere(edges == 1)
+    ends = np.argwhere(edges == -1)
+    boxes = shapely.box(starts[:, 1], starts[:, 0], ends[:, 1], starts[:, 0] + 1)
+    region = shapely.union_all(boxes)
+    region = shapely.simplify(region.buffer(-0.25, join_style="mitre", mitre_limit=4.0), 0)
+    polygons = from_shapely(region)
+    if min_area:
+        polygons = [p for p in polygons if valid_polygons_area([p]) >= min_area]
     return polygons
-
-
-def _contour_to_ring(contour: np.ndarray) -> list[Point]:
-    return [[float(x) + 0.5, float(y) + 0.5] for x, y in contour.reshape(-1, 2)]
-
-
-def _degenerate_ring(contour: np.ndarray) -> list[Point]:
-    """A one- or two-pixel contour: the polygon around those pixels' centres, slightly widened."""
-    pts = contour.reshape(-1, 2).astype(float)
-    x0, y0 = pts.min(axis=0)
-    x1, y1 = pts.max(axis=0)
-    e = 0.25
-    return [
-        [x0 + 0.5 - e, y0 + 0.5 - e],
-        [x1 + 0.5 + e, y0 + 0.5 - e],
-        [x1 + 0.5 + e, y1 + 0.5 + e],
-        [x0 + 0.5 - e, y1 + 0.5 + e],
-    ]
-
-
-def _ring_area(ring: list[Point]) -> float:
-    if len(ring) < 3:
-        return 0.0
-    arr = np.asarray(ring)
-    x, y = arr[:, 0], arr[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
 
 
 # --- RLE (COCO) ----------------------------------------------------------------------------
@@ -434,31 +445,6 @@ def bridge_holes(polygon: PolygonDict) -> list[Point]:
         loop = [list(p) for p in hole[j:]] + [list(p) for p in hole[: j + 1]]
         ring = ring[: i + 1] + loop + ring[i:]
     return ring
-
-
-def mask_to_valid_polygons(mask: np.ndarray) -> list[PolygonDict]:
-    """Trace a binary mask into valid polygons (holes kept) that keep every pixel.
-
-    Unlike :func:`mask_to_polygons` (rings through boundary pixel centres, where one-pixel-wide
-    parts have no area), rings run a quarter pixel inside the pixel edges: every part has area
-    and the result is valid for shapely, so validation or repair never drops a pixel. Drawn
-    with the shared rasteriser the polygons cover exactly the mask's pixels. For imports.
-    """
-    import shapely
-
-    binary = (np.asarray(mask) > 0).astype(np.int8)
-    if not binary.any():
-        return []
-    # Horizontal runs of each row become boxes on the pixel grid; their union is the region.
-    edges = np.diff(np.pad(binary, ((0, 0), (1, 1))), axis=1)
-    starts = np.argwhere(edges == 1)
-    ends = np.argwhere(edges == -1)
-    boxes = shapely.box(starts[:, 1], starts[:, 0], ends[:, 1], starts[:, 0] + 1)
-    region = shapely.union_all(boxes)
-    # A quarter pixel inwards: rings then pass between the boundary pixel centres and the edge
-    # (what the shared rasteriser fills exactly), and diagonal neighbours no longer touch.
-    region = shapely.simplify(region.buffer(-0.25, join_style="mitre", mitre_limit=4.0), 0)
-    return from_shapely(region)
 
 
 def valid_polygons_area(polygons: list[PolygonDict]) -> float:

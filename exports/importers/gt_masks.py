@@ -105,7 +105,7 @@ def mask_shapes(mask: np.ndarray, width: int, height: int) -> tuple[list[ParsedS
     for maskid in np.unique(mask):
         if maskid == 0:
             continue
-        polygons = geometry.mask_to_valid_polygons(mask == maskid)
+        polygons = geometry.mask_to_polygons(mask == maskid)
         shape = ParsedShape("mask", {"polygons": polygons}, maskid=int(maskid), where=f"maskid {int(maskid)}")
         if not polygons:  # pragma: no cover - every present value has at least one pixel
             shape.problems.append("no pixel left after resizing")

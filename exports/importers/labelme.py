@@ -145,7 +145,7 @@ def _mask_shape(shape: ParsedShape, item: dict, points: list) -> None:
     except (TypeError, ValueError):
         shape.problems.append("mask corner is not a number")
         return
-    polygons = geometry.mask_to_valid_polygons(crop)
+    polygons = geometry.mask_to_polygons(crop)
     for polygon in polygons:
         polygon["exterior"] = [[x + x0, y + y0] for x, y in polygon["exterior"]]
         polygon["holes"] = [[[x + x0, y + y0] for x, y in hole] for hole in polygon["holes"]]

@@ -116,7 +116,7 @@ class VocImporter(Importer):
                 if class_name is None:
                     shape.problems.append("its SegmentationClass colour is not in labelmap.txt")
                 else:
-                    shape.geometry = {"polygons": geometry.mask_to_valid_polygons(inside)}
+                    shape.geometry = {"polygons": geometry.mask_to_polygons(inside)}
                 parsed.shapes.append(shape)
             yield parsed
 

@@ -20,9 +20,9 @@ masks = arrays(np.uint8, st.tuples(st.integers(2, 24), st.integers(2, 24)), elem
 
 @settings(max_examples=200, deadline=None)
 @given(masks)
-def test_mask_to_valid_polygons_to_mask_is_exact_for_any_mask(mask):
+def test_mask_to_polygons_to_mask_is_exact_for_any_mask(mask):
     """Any mask — noise, one-pixel lines, diagonal neighbours, holes — paints back exactly."""
-    polygons = geometry.mask_to_valid_polygons(mask)
+    polygons = geometry.mask_to_polygons(mask)
     assert np.array_equal(geometry.polygons_to_mask(polygons, *mask.shape), mask)
 
 
@@ -30,7 +30,7 @@ def test_mask_to_valid_polygons_to_mask_is_exact_for_any_mask(mask):
 @given(masks)
 def test_valid_polygons_survive_annotation_validation_pixel_for_pixel(mask):
     """What GT-mask, VOC-mask and labelme-mask imports store paints back the same mask."""
-    polygons = geometry.mask_to_valid_polygons(mask)
+    polygons = geometry.mask_to_polygons(mask)
     if not mask.any():
         assert polygons == []
         return
@@ -66,7 +66,7 @@ def test_polygon_with_holes_to_mask_and_back_paints_the_same_pixels(polygon):
     mask = geometry.polygons_to_mask([polygon], 64, 64)
     traced = geometry.mask_to_polygons(mask)
     assert np.array_equal(geometry.polygons_to_mask(traced, 64, 64), mask)
-    assert np.array_equal(geometry.polygons_to_mask(geometry.mask_to_valid_polygons(mask), 64, 64), mask)
+    assert np.array_equal(geometry.polygons_to_mask(geometry.mask_to_polygons(mask), 64, 64), mask)
     # Holes stay holes: the traced polygons have as many interior rings as the drawn mask has.
     _, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     hole_rings = int((hierarchy[0][:, 3] != -1).sum()) if hierarchy is not None else 0
