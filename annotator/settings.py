@@ -383,6 +383,8 @@ ML_EMBEDDING_CACHE_ITEMS = env_int("ML_EMBEDDING_CACHE_ITEMS", 32)
 ML_EMBEDDING_CACHE_MB = env_int("ML_EMBEDDING_CACHE_MB", 1024)
 # How long a click waits for the ML worker's answer before a 503 "retry" (seconds).
 ML_INTERACTIVE_TIMEOUT_SECONDS = env_int("ML_INTERACTIVE_TIMEOUT_SECONDS", 30)
+# Threads per ML worker process that answer clicks (the interactive lane, ml/lane.py).
+ML_INTERACTIVE_THREADS = env_int("ML_INTERACTIVE_THREADS", 2)
 # Organization models: largest TorchScript upload, images per batch request, models kept loaded.
 ML_MODEL_MAX_BYTES = env_int("ML_MODEL_MAX_BYTES", 2 * 1024**3)
 ML_INFERENCE_MAX_IMAGES = env_int("ML_INFERENCE_MAX_IMAGES", 100)

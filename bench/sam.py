@@ -62,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--video-width", type=int, default=320)
     parser.add_argument("--video-height", type=int, default=240)
+    parser.add_argument(
+        "--single-mask", action="store_true", help="multimask_output=False (SAM's advice for refining clicks)"
+    )
     parser.add_argument("--redis", default=None, help="Redis URL for broker, replies and cache")
     parser.add_argument("--skip-video", action="store_true")
     parser.add_argument("--json", default=None, help="also write the results to this file")
@@ -227,13 +230,13 @@ def import_pictures(world: dict, project, pictures: list, folder: str = ""):
 class RawImage:
     """The raw sam2 image predictor on the same weights: ``set_image`` then ``predict``."""
 
-    def __init__(self, config: str, checkpoint: str, device, picture, point):
+    def __init__(self, config: str, checkpoint: str, device, picture, point, multimask: bool = True):
         import numpy as np
         import torch
         from sam2.build_sam import build_sam2
         from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-        self.device, self.picture = device, picture
+        self.device, self.picture, self.multimask = device, picture, multimask
         self.coords, self.labels = np.asarray(point, np.float32), np.asarray([1])
         self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else _null
         self.predictor = SAM2ImagePredictor(build_sam2(config, checkpoint, device=str(device)))
@@ -245,7 +248,7 @@ class RawImage:
 
     def predict(self) -> None:
         with self.autocast():
-            self.predictor.predict(point_coords=self.coords, point_labels=self.labels, multimask_output=True)
+            self.predictor.predict(point_coords=self.coords, point_labels=self.labels, multimask_output=self.multimask)
         sync(self.device)
 
     def first_click(self) -> None:
@@ -263,7 +266,8 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     from ml.services.sam import compute_masks
 
     point = [[args.width * 0.4, args.height * 0.6]]
-    raw = RawImage(config, checkpoint, device, picture, point)
+    multimask = not args.single_mask
+    raw = RawImage(config, checkpoint, device, picture, point, multimask)
     engine = get_engine()
     start_in_process_worker(2)
     client = APIClient()
@@ -271,13 +275,19 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     breakdown: list[dict] = []
 
     def service(task, keep: bool = False):
-        result = compute_masks(task=task, frame_index=0, points=point, point_labels=[1])
+        result = compute_masks(task=task, frame_index=0, points=point, point_labels=[1], multimask_output=multimask)
         sync(device)
         if keep:
             breakdown.append(result["timing"])
 
     def api(task):
-        body = {"task_id": task.pk, "frame_index": 0, "points": point, "point_labels": [1]}
+        body = {
+            "task_id": task.pk,
+            "frame_index": 0,
+            "points": point,
+            "point_labels": [1],
+            "multimask_output": multimask,
+        }
         response = client.post("/api/v1/sam/masks", body, format="json")
         assert response.status_code == 200, response.content[:500]
 
@@ -311,8 +321,9 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
         for key in ("embedding_ms", "decoder_ms", "encode_ms", "worker_ms")
     }
     out["embedding_cache"] = engine.embeddings.stats()
-    out["encode_clean_masks_ms"] = clean_mask_encoding_ms(args.width, args.height)
-    out["api_plumbing_ms"] = api_plumbing_ms(args, tasks[0], point, api)
+    out["masks_per_click"] = 3 if multimask else 1
+    out["encode_clean_masks_ms"] = clean_mask_encoding_ms(args.width, args.height, out["masks_per_click"])
+    out["api_plumbing_ms"] = api_plumbing_ms(args, tasks[0], point, api, out["masks_per_click"])
     for kind in ("next", "first"):
         for side in ("service", "api"):
             for which, suffix in ((0, ""), (1, "_cpu")):
@@ -321,26 +332,15 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     return out
 
 
-def api_plumbing_ms(args, task, point, api) -> dict:
+def api_plumbing_ms(args, task, point, api, count: int) -> dict:
     """The API's own cost for one click: HTTP handling (DRF, token, tenancy, validation), the
     queue, the reply channel and JSON, around a worker answer prepared in advance (three
     clean masks; the model is not run), median of ``--clicks`` round trips."""
     import ml.services.sam as sam_service
 
     prepared = sam_service.compute_masks(task=task, frame_index=0, points=point, point_labels=[1])
-    clean = clean_masks(args.width, args.height)
-    from annotations.geometry import mask_to_polygons, rle_encode
-
-    prepared["masks"] = [
-        {
-            "score": 0.9,
-            "area": int(m.sum()),
-            "bbox": [0, 0, 1, 1],
-            "polygons": mask_to_polygons(m),
-            "rle": rle_encode(m),
-        }
-        for m in clean
-    ]
+    clean = clean_masks(args.width, args.height)[:count]
+    prepared["masks"] = [{"score": 0.9, **m} for m in sam_service.encode_masks(clean)]
     real = sam_service.masks_for_picture
     sam_service.masks_for_picture = lambda *a, **kw: prepared
     try:
@@ -364,17 +364,13 @@ def clean_masks(width: int, height: int) -> list:
     return masks
 
 
-def clean_mask_encoding_ms(width: int, height: int) -> float:
+def clean_mask_encoding_ms(width: int, height: int, count: int) -> float:
     """Polygons + RLE for three object-like masks (what a trained checkpoint returns; random
     weights return salt-and-pepper masks with thousands of holes, far costlier to trace)."""
-    from annotations.geometry import mask_to_polygons, rle_area, rle_bbox, rle_encode
+    from ml.services.sam import encode_masks
 
-    def encode(mask):  # what compute_masks does per mask
-        rle = rle_encode(mask)
-        return rle_area(rle), rle_bbox(rle), mask_to_polygons(mask), rle
-
-    masks = clean_masks(width, height)
-    values = timed(lambda: [encode(m) for m in masks], 5)
+    masks = clean_masks(width, height)[:count]
+    values = timed(lambda: encode_masks(masks), 5)
     return round(statistics.median(v[0] for v in values) * 1000, 2)
 
 
@@ -474,7 +470,7 @@ def report(results: dict) -> None:
     print(f"  weights: {results['checkpoint']}; torch threads {results['torch_threads']}", end="")
     print(f"; replies {results['reply_channel']}")
     click = results["click"]
-    print(f"\nclick → mask, {click['picture']}, 3 masks (median ms):")
+    print(f"\nclick → mask, {click['picture']}, {click['masks_per_click']} mask(s) (median ms):")
     print(f"  {'':12}{'first click':>14}{'(cpu)':>12}{'next clicks':>14}{'(cpu)':>12}")
     for name in ("raw", "service", "api"):
         first, nxt = click[f"{name}_first_click"], click[f"{name}_next_click"]
@@ -491,8 +487,9 @@ def report(results: dict) -> None:
         f"{click['overhead_first_click_service_cpu_pct']}%, API {click['overhead_first_click_api_cpu_pct']}%"
     )
     print(f"  service next-click breakdown (ms): {click['service_next_breakdown_ms']}")
-    print(f"  polygons + RLE of three clean object masks at this size: {click['encode_clean_masks_ms']} ms")
-    print(f"  API plumbing around a prepared 3-clean-mask answer: {click['api_plumbing_ms']['median_ms']} ms")
+    count = click["masks_per_click"]
+    print(f"  polygons + RLE of {count} clean object mask(s) at this size: {click['encode_clean_masks_ms']} ms")
+    print(f"  API plumbing around a prepared {count}-clean-mask answer: {click['api_plumbing_ms']['median_ms']} ms")
     raw_next = click["raw_next_click"]["median_ms"]
     projected = raw_next + click["encode_clean_masks_ms"] + click["api_plumbing_ms"]["median_ms"]
     print(

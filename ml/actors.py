@@ -1,31 +1,31 @@
 """ML actors, all on the ``ml`` queue (the GPU worker in production): thin shells over services.
 
-Interactive work (``sam_masks``, ``sam_embed``) has the highest priority and no retries; the
-jobs are idempotent (``start_job`` makes a finished job's retry a no-op, and each service
-resumes or starts over without duplicating what it wrote) and may run for hours.
+Clicks travel the interactive lane (``ml.lane``: Redis list + lane threads in ML workers);
+``sam_interactive`` carries them only where there is no Redis (the embedded default), with
+the highest priority and no retries. The jobs are idempotent (``start_job`` makes a finished
+job's retry a no-op, and each service resumes or starts over without duplicating what it
+wrote) and may run for hours.
 """
 
 from __future__ import annotations
 
 import dramatiq
 
-from ml.services import auto_annotation, evaluation, inference, propagation, registry, sam
+from ml import lane
+from ml.services import auto_annotation, evaluation, inference, propagation, registry
 
 HOURS = 60 * 60 * 1000  # milliseconds, Dramatiq's time unit
 INTERACTIVE = {"queue_name": "ml", "priority": 0, "max_retries": 0, "time_limit": 5 * 60 * 1000}
 BACKGROUND = {"queue_name": "ml", "priority": 10, "max_retries": 3, "time_limit": 24 * HOURS}
 
 
-@dramatiq.actor(**INTERACTIVE)
-def sam_masks(message: dict) -> None:
-    """Click/box → masks for a waiting web request (answer through ``ml.replies``)."""
-    sam.answer_mask_request(message)
+dramatiq.get_broker().add_middleware(lane.InteractiveLane())
 
 
 @dramatiq.actor(**INTERACTIVE)
-def sam_embed(organization_id: int, task_id: int, frame_index: int) -> None:
-    """Compute and cache a frame's SAM embedding ahead of the first click."""
-    sam.warm_embedding(organization_id, task_id, frame_index)
+def sam_interactive(message: dict) -> None:
+    """A click → masks for a waiting web request, or a frame to embed ahead of the first click."""
+    lane.handle(message)
 
 
 @dramatiq.actor(**BACKGROUND)

@@ -68,6 +68,7 @@ class SamMaskView(TenantAPIView):
             point_labels=data["point_labels"],
             box=data.get("box"),
             multimask_output=data["multimask_output"],
+            include_polygons=data["include_polygons"],
         )
         result["timing"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return Response(result)

@@ -59,13 +59,20 @@ class MaskRequestSerializer(StrictSerializer):
         help_text="[x1, y1, x2, y2] pixels",
     )
     multimask_output = serializers.BooleanField(default=True, help_text="Three candidate masks, or the best one.")
+    include_polygons = serializers.BooleanField(
+        default=True, help_text="Also trace each mask into polygons (RLE is always returned)."
+    )
 
 
 class MaskSerializer(serializers.Serializer):
     score = serializers.FloatField()
     area = serializers.IntegerField()
     bbox = serializers.ListField(child=serializers.FloatField())
-    polygons = serializers.ListField(child=serializers.DictField(), help_text='[{"exterior", "holes"}]')
+    polygons = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text='[{"exterior", "holes"}] (unless include_polygons is false)',
+    )
     rle = serializers.DictField(help_text='COCO RLE {"size": [h, w], "counts": str}')
 
 

@@ -1,7 +1,8 @@
 """Click/box → mask with SAM 2.1, as fast as a round trip to the ML worker allows.
 
-Web side (:func:`request_masks`): validate, send the prompt to the ``ml`` queue with a reply
-key, block on that key (``ml.replies``) for at most ``ML_INTERACTIVE_TIMEOUT_SECONDS``.
+Web side (:func:`request_masks`): validate, hand the prompt to the ML workers through the
+interactive lane (``ml.lane``) with a reply key, block on that key (``ml.replies``) for at
+most ``ML_INTERACTIVE_TIMEOUT_SECONDS``.
 Worker side (:func:`compute_masks`): fetch the frame's embedding from the worker's LRU (or
 compute and keep it), decode the prompt, trace the masks into polygons + RLE.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,12 +22,13 @@ from django.http import Http404
 from annotations.geometry import mask_to_polygons, rle_area, rle_bbox, rle_encode
 from annotator.api.errors import ApiError, ServiceUnavailable
 from media.selectors import FrameNotFound
-from ml import replies
+from ml import lane, replies
 from ml.frame_source import embedding_key, frame_image, get_frame
 from ml.sam_config import CONFIGURE_HELP, SamUnavailable, sam_configured
 from tasks.models import Task
 
 logger = logging.getLogger(__name__)
+_TRACERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ml-trace")
 
 
 def require_sam() -> None:
@@ -77,18 +80,18 @@ def request_masks(
     point_labels: list[int],
     box: list[float] | None = None,
     multimask_output: bool = True,
+    include_polygons: bool = True,
     timeout: float | None = None,
 ) -> dict[str, Any]:
     """Ask the ML worker for masks and wait for them (503 ``sam_busy`` when it is too slow)."""
-    from ml.actors import sam_masks
-
     require_sam()
     frame = _frame_for_prompt(task, frame_index)
     validate_prompt(frame, points, point_labels, box)
     timeout = settings.ML_INTERACTIVE_TIMEOUT_SECONDS if timeout is None else timeout
     key = replies.new_reply_key()
-    sam_masks.send(
+    lane.submit(
         {
+            "kind": "masks",
             "reply_key": key,
             "organization_id": task.organization_id,
             "task_id": task.pk,
@@ -99,6 +102,7 @@ def request_masks(
             "point_labels": point_labels,
             "box": box,
             "multimask_output": multimask_output,
+            "include_polygons": include_polygons,
             # A click nobody waits for any more is not worth computing.
             "deadline": time.time() + timeout,
         }
@@ -117,11 +121,11 @@ def request_masks(
 
 def request_embedding(*, task: Task, frame_index: int) -> None:
     """Have the worker embed a frame now (the portal calls this when a frame is shown)."""
-    from ml.actors import sam_embed
-
     require_sam()
     _frame_for_prompt(task, frame_index)
-    sam_embed.send(task.organization_id, task.pk, frame_index)
+    lane.submit(
+        {"kind": "embed", "organization_id": task.organization_id, "task_id": task.pk, "frame_index": frame_index}
+    )
 
 
 # --- worker side -----------------------------------------------------------------------------
@@ -133,6 +137,7 @@ def compute_masks(
     point_labels: list[int],
     box: list[float] | None = None,
     multimask_output: bool = True,
+    include_polygons: bool = True,
 ) -> dict[str, Any]:
     """Masks for a prompt on a task's frame (runs in the ML worker)."""
     frame = get_frame(task, frame_index)
@@ -145,6 +150,7 @@ def compute_masks(
         point_labels=point_labels,
         box=box,
         multimask_output=multimask_output,
+        include_polygons=include_polygons,
     )
 
 
@@ -158,6 +164,7 @@ def masks_for_picture(
     point_labels: list[int],
     box: list[float] | None = None,
     multimask_output: bool = True,
+    include_polygons: bool = True,
 ) -> dict[str, Any]:
     """Masks for a prompt on the picture ``picture_key`` names (``load_picture`` reads it only
     when its embedding is not cached): SAM's decoder, then COCO RLE and traced polygons."""
@@ -175,18 +182,9 @@ def masks_for_picture(
         multimask_output=multimask_output,
     )
     decoded = time.perf_counter()
-    masks = []
-    for result in results:
-        rle = rle_encode(result.mask)
-        masks.append(
-            {
-                "score": round(result.score, 6),
-                "area": rle_area(rle),
-                "bbox": list(rle_bbox(rle)),
-                "polygons": mask_to_polygons(result.mask),
-                "rle": rle,
-            }
-        )
+    masks = encode_masks([r.mask for r in results], include_polygons=include_polygons)
+    for mask, result in zip(masks, results, strict=True):
+        mask["score"] = round(result.score, 6)
     finished = time.perf_counter()
     return {
         "task_id": task_id,
@@ -203,6 +201,20 @@ def masks_for_picture(
             "worker_ms": round((finished - started) * 1000, 2),
         },
     }
+
+
+def encode_masks(masks: list[np.ndarray], *, include_polygons: bool = True) -> list[dict[str, Any]]:
+    """``{"area", "bbox", "rle", "polygons"?}`` per binary mask; the masks are traced side by
+    side (the exact tracer spends its time in GEOS, outside the GIL)."""
+    traced = _TRACERS.map(mask_to_polygons, masks) if include_polygons else None
+    out = []
+    for mask in masks:
+        rle = rle_encode(mask)
+        out.append({"area": rle_area(rle), "bbox": list(rle_bbox(rle)), "rle": rle})
+    if traced is not None:
+        for item, polygons in zip(out, traced, strict=True):
+            item["polygons"] = polygons
+    return out
 
 
 def answer_mask_request(message: dict[str, Any]) -> None:
@@ -226,6 +238,7 @@ def answer_mask_request(message: dict[str, Any]) -> None:
             point_labels=message.get("point_labels") or [],
             box=message.get("box"),
             multimask_output=message.get("multimask_output", True),
+            include_polygons=message.get("include_polygons", True),
         )
     except SamUnavailable as exc:
         replies.send_reply(key, {"error": str(exc), "code": "sam_unavailable", "status": 503})

@@ -41,9 +41,16 @@ def test_points_give_three_masks_as_polygons_and_rle_best_first(sam_settings, pi
 
 def test_box_with_single_mask_output(sam_settings, picture_task):
     result = sam.compute_masks(
-        task=picture_task, frame_index=0, points=[], point_labels=[], box=[10, 10, 60, 50], multimask_output=False
+        task=picture_task,
+        frame_index=0,
+        points=[],
+        point_labels=[],
+        box=[10, 10, 60, 50],
+        multimask_output=False,
+        include_polygons=False,
     )
-    assert len(result["masks"]) == 1
+    (mask,) = result["masks"]
+    assert "polygons" not in mask and mask["rle"]["size"] == [80, 120]
 
 
 def test_embedding_is_computed_once_per_frame_then_cached(sam_settings, picture_task):
@@ -174,3 +181,19 @@ def test_replies_travel_in_process_on_the_embedded_default(settings):
     threading.Timer(0.05, replies.send_reply, args=(key, {"result": 42})).start()
     assert replies.wait_reply(key, 5) == {"result": 42}
     assert replies.wait_reply(replies.new_reply_key(), 0.05) is None
+
+
+@pytest.fixture
+def without_redis_replies(settings):
+    settings.REDIS_URL = None  # the embedded default: clicks travel the sam_interactive actor
+    return settings
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_redis_a_click_travels_the_actor_and_an_in_process_reply(
+    sam_settings, queued_picture_task, without_redis_replies, stub_worker, world_a
+):
+    body = {"task_id": queued_picture_task.pk, "points": [[30, 25]], "point_labels": [1], "multimask_output": False}
+    response = world_a.client(Role.ANNOTATOR).post("/api/v1/sam/masks", body, format="json")
+    assert response.status_code == 200, response.content
+    assert len(response.json()["masks"]) == 1
