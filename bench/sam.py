@@ -65,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--single-mask", action="store_true", help="multimask_output=False (SAM's advice for refining clicks)"
     )
+    parser.add_argument("--no-polygons", action="store_true", help="include_polygons=False (answers carry RLE only)")
     parser.add_argument("--redis", default=None, help="Redis URL for broker, replies and cache")
     parser.add_argument("--skip-video", action="store_true")
     parser.add_argument("--json", default=None, help="also write the results to this file")
@@ -275,13 +276,21 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     breakdown: list[dict] = []
 
     def service(task, keep: bool = False):
-        result = compute_masks(task=task, frame_index=0, points=point, point_labels=[1], multimask_output=multimask)
+        result = compute_masks(
+            task=task,
+            frame_index=0,
+            points=point,
+            point_labels=[1],
+            multimask_output=multimask,
+            include_polygons=not args.no_polygons,
+        )
         sync(device)
         if keep:
             breakdown.append(result["timing"])
 
     def api(task):
         body = {
+            "include_polygons": not args.no_polygons,
             "task_id": task.pk,
             "frame_index": 0,
             "points": point,
@@ -322,7 +331,10 @@ def bench_click(args, world: dict, picture, tasks: list, config: str, checkpoint
     }
     out["embedding_cache"] = engine.embeddings.stats()
     out["masks_per_click"] = 3 if multimask else 1
-    out["encode_clean_masks_ms"] = clean_mask_encoding_ms(args.width, args.height, out["masks_per_click"])
+    out["polygons"] = not args.no_polygons
+    out["encode_clean_masks_ms"] = clean_mask_encoding_ms(
+        args.width, args.height, out["masks_per_click"], polygons=out["polygons"]
+    )
     out["api_plumbing_ms"] = api_plumbing_ms(args, tasks[0], point, api, out["masks_per_click"])
     for kind in ("next", "first"):
         for side in ("service", "api"):
@@ -340,7 +352,8 @@ def api_plumbing_ms(args, task, point, api, count: int) -> dict:
 
     prepared = sam_service.compute_masks(task=task, frame_index=0, points=point, point_labels=[1])
     clean = clean_masks(args.width, args.height)[:count]
-    prepared["masks"] = [{"score": 0.9, **m} for m in sam_service.encode_masks(clean)]
+    with_polygons = not args.no_polygons
+    prepared["masks"] = [{"score": 0.9, **m} for m in sam_service.encode_masks(clean, include_polygons=with_polygons)]
     real = sam_service.masks_for_picture
     sam_service.masks_for_picture = lambda *a, **kw: prepared
     try:
@@ -364,13 +377,13 @@ def clean_masks(width: int, height: int) -> list:
     return masks
 
 
-def clean_mask_encoding_ms(width: int, height: int, count: int) -> float:
+def clean_mask_encoding_ms(width: int, height: int, count: int, polygons: bool = True) -> float:
     """Polygons + RLE for three object-like masks (what a trained checkpoint returns; random
     weights return salt-and-pepper masks with thousands of holes, far costlier to trace)."""
     from ml.services.sam import encode_masks
 
     masks = clean_masks(width, height)[:count]
-    values = timed(lambda: encode_masks(masks), 5)
+    values = timed(lambda: encode_masks(masks, include_polygons=polygons), 5)
     return round(statistics.median(v[0] for v in values) * 1000, 2)
 
 
@@ -470,7 +483,8 @@ def report(results: dict) -> None:
     print(f"  weights: {results['checkpoint']}; torch threads {results['torch_threads']}", end="")
     print(f"; replies {results['reply_channel']}")
     click = results["click"]
-    print(f"\nclick → mask, {click['picture']}, {click['masks_per_click']} mask(s) (median ms):")
+    shapes = "RLE + polygons" if click["polygons"] else "RLE only"
+    print(f"\nclick → mask, {click['picture']}, {click['masks_per_click']} mask(s), {shapes} (median ms):")
     print(f"  {'':12}{'first click':>14}{'(cpu)':>12}{'next clicks':>14}{'(cpu)':>12}")
     for name in ("raw", "service", "api"):
         first, nxt = click[f"{name}_first_click"], click[f"{name}_next_click"]
