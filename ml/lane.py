@@ -27,7 +27,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 LIST_TTL_SECONDS = 300
-POLL_SECONDS = 1  # how often an idle lane thread checks whether its worker is stopping
+POLL_SECONDS = 0.25  # how often an idle lane thread checks whether its worker is stopping
 
 
 def _list_name() -> str:
@@ -61,15 +61,20 @@ def handle(message: dict[str, Any]) -> None:
 
 
 def _serve(stop: threading.Event) -> None:
+    import redis
     from django.db import close_old_connections
 
     from ml.replies import _redis
 
     client = _redis()
     name = _list_name()
+    poll: float = POLL_SECONDS
     while not stop.is_set():
         try:
-            item = client.blpop([name], timeout=POLL_SECONDS)
+            item = client.blpop([name], timeout=poll)
+        except redis.ResponseError:
+            poll = 1  # Redis before 6 takes whole seconds only
+            continue
         except Exception:
             logger.warning("interactive lane: Redis unavailable, retrying", exc_info=True)
             stop.wait(POLL_SECONDS)

@@ -1,8 +1,12 @@
 """SAM 2.1 click/box → mask with the real tiny model (random weights) on tiny frames: shapes,
-the embedding cache, the queue round trip, and the no-checkpoint answer."""
+the embedding cache, the round trip through the interactive lane (even while every worker
+thread runs a job) or the actor, and the no-checkpoint answer."""
 
 from __future__ import annotations
 
+import threading
+
+import dramatiq
 import pytest
 
 from annotations.geometry import polygons_to_mask, rle_area, rle_decode
@@ -145,9 +149,34 @@ def queued_picture_task(world_a, make_project):
     return import_pictures(world_a, project, [scene()])
 
 
+_release_workers = threading.Event()
+_busy_workers = threading.Semaphore(0)
+
+
+@dramatiq.actor(queue_name="ml", max_retries=0)
+def hold_a_worker_thread() -> None:
+    """A long job: keeps one Dramatiq worker thread busy until the test lets it go."""
+    _busy_workers.release()
+    _release_workers.wait(timeout=60)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_click_goes_through_the_ml_queue_and_back(sam_settings, queued_picture_task, stub_worker, world_a):
-    task = queued_picture_task
+def test_click_is_answered_while_every_worker_thread_runs_a_job(
+    sam_settings, queued_picture_task, stub_worker, world_a
+):
+    _release_workers.clear()
+    for _ in range(2):  # the stub worker has two threads: both now run a long job
+        hold_a_worker_thread.send()
+    for _ in range(2):
+        assert _busy_workers.acquire(timeout=10)
+    try:
+        click_round_trip(queued_picture_task, world_a)
+    finally:
+        _release_workers.set()
+
+
+def click_round_trip(task, world_a):
+    """Two clicks through the API, the interactive lane and the reply channel."""
     client = world_a.client(Role.REVIEWER)
     body = {"task_id": task.pk, "frame_index": 0, "points": [[30, 25]], "point_labels": [1]}
     response = client.post("/api/v1/sam/masks", body, format="json")
@@ -166,14 +195,10 @@ def test_a_click_nobody_answers_is_503_busy(sam_settings, settings, world_a, pic
         "/api/v1/sam/masks", {"task_id": task.pk, "points": [[5, 5]], "point_labels": [1]}, format="json"
     )
     assert response.status_code == 503 and response.json()["code"] == "sam_busy"
-    import dramatiq
-
-    dramatiq.get_broker().flush_all()
+    # The click stays in the lane until its deadline; a later worker skips it unanswered.
 
 
 def test_replies_travel_in_process_on_the_embedded_default(settings):
-    import threading
-
     from ml import replies
 
     settings.REDIS_URL = None  # embedded default: web and worker threads share one process
