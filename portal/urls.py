@@ -17,6 +17,17 @@ urlpatterns = [
     path("projects/<int:pk>/rename/", views.ProjectRenameView.as_view(), name="project-rename"),
     path("projects/<int:pk>/copy/", views.ProjectCopyView.as_view(), name="project-copy"),
     path("projects/<int:pk>/delete/", views.ProjectDeleteView.as_view(), name="project-delete"),
+    # Project work: tasks, batches, claims, review queue, upload, exports
+    path("projects/<int:project_pk>/tasks/", views.TaskListView.as_view(), name="tasks"),
+    path("projects/<int:project_pk>/tasks/bulk/", views.TaskBulkView.as_view(), name="tasks-bulk"),
+    path("projects/<int:project_pk>/batches/", views.BatchCreateView.as_view(), name="batch-create"),
+    path("projects/<int:project_pk>/next-task/", views.NextTaskView.as_view(), name="next-task"),
+    path("projects/<int:project_pk>/review/", views.ReviewQueueView.as_view(), name="review-queue"),
+    path("projects/<int:project_pk>/review/next/", views.NextReviewView.as_view(), name="next-review"),
+    path("projects/<int:project_pk>/upload/", views.UploadView.as_view(), name="upload"),
+    path("projects/<int:project_pk>/exports/", views.ExportView.as_view(), name="exports"),
+    # The annotation workspace (review happens in it too)
+    path("tasks/<int:task_pk>/", views.WorkspaceView.as_view(), name="workspace"),
     # Labels of a project
     path("projects/<int:project_pk>/labels/", views.LabelListView.as_view(), name="labels"),
     path("projects/<int:project_pk>/labels/reorder/", views.LabelReorderView.as_view(), name="labels-reorder"),
@@ -33,6 +44,8 @@ urlpatterns = [
     path("templates/<int:pk>/copy/", views.TemplateCopyView.as_view(), name="template-copy"),
     path("templates/<int:pk>/delete/", views.TemplateDeleteView.as_view(), name="template-delete"),
     path("templates/<int:pk>/export.json", views.TemplateExportView.as_view(), name="template-export"),
+    # Models and inference (managers)
+    path("models/", views.ModelsView.as_view(), name="models"),
     # Organization, members, audit
     path("organization/", views.OrganizationView.as_view(), name="organization"),
     path("organization/demo-reset/", views.DemoResetView.as_view(), name="demo-reset"),

@@ -30,6 +30,7 @@ from portal.views.library import (
 )
 from portal.views.members import AuditLogView, MemberListView, MemberRemoveView, MemberRoleView
 from portal.views.organization import DemoResetView, OrganizationView
+from portal.views.pipelines import ExportView, ModelsView, UploadView
 from portal.views.projects import (
     ProjectCopyView,
     ProjectCreateView,
@@ -39,12 +40,23 @@ from portal.views.projects import (
     ProjectRenameView,
     ProjectSettingsView,
 )
+from portal.views.work import (
+    BatchCreateView,
+    NextReviewView,
+    NextTaskView,
+    ReviewQueueView,
+    TaskBulkView,
+    TaskListView,
+    WorkspaceView,
+)
 
 __all__ = [
     "ApplyTemplateView",
     "AuditLogView",
+    "BatchCreateView",
     "CredentialCreateView",
     "DemoResetView",
+    "ExportView",
     "KeyPairRevokeView",
     "LabelDeleteView",
     "LabelEditView",
@@ -55,6 +67,9 @@ __all__ = [
     "MemberListView",
     "MemberRemoveView",
     "MemberRoleView",
+    "ModelsView",
+    "NextReviewView",
+    "NextTaskView",
     "OrganizationView",
     "PasswordChangeView",
     "ProfileView",
@@ -65,7 +80,10 @@ __all__ = [
     "ProjectListView",
     "ProjectRenameView",
     "ProjectSettingsView",
+    "ReviewQueueView",
     "SaveAsTemplateView",
+    "TaskBulkView",
+    "TaskListView",
     "TemplateCopyView",
     "TemplateCreateView",
     "TemplateDeleteView",
@@ -75,5 +93,7 @@ __all__ = [
     "TemplateListView",
     "TenantView",
     "TokenRevokeView",
+    "UploadView",
+    "WorkspaceView",
     "switch_organization",
 ]

@@ -88,7 +88,18 @@ class ProjectDetailView(ObjectMixin, TenantView):
     def get(self, request, pk):
         project = attach_task_counts([self.object])[0]
         labels = project.labels.order_by("-z_order", "id")
-        return self.render("portal/project_detail.html", project=project, labels=labels, tab="overview")
+        progress = None
+        if self.membership.can("task.manage"):
+            from tasks.selectors import project_progress
+
+            progress = project_progress(project)
+            for person in progress["people"]:
+                person["submitted"] = sum(person["annotated"].values())
+                person["assigned_total"] = sum(person["assigned"].values())
+                person["hours"] = round(person["annotation_seconds"] / 3600, 1)
+        return self.render(
+            "portal/project_detail.html", project=project, labels=labels, tab="overview", progress=progress
+        )
 
 
 def settings_page(view: TenantView, project: Project, status: int = 200, **forms):
