@@ -202,3 +202,20 @@ def test_a_request_can_wait_for_the_worker_and_get_every_result_at_once(world_a,
     assert response.status_code == 201, response.content
     assert [r["object_count"] for r in response.json()["records"]] == [1, 1]
     assert response.json()["job"]["status"] == "succeeded"
+
+
+def test_lists_take_a_constant_number_of_queries(world_a, inferred, register, django_assert_max_num_queries):
+    client = world_a.client(Role.MANAGER)
+    client.get("/api/v1/ml/models")  # warm the token and membership lookups
+    for url in (
+        "/api/v1/ml/models",
+        "/api/v1/ml/inference-runs",
+        "/api/v1/ml/inference-records",
+        "/api/v1/ml/auto-annotations",
+        "/api/v1/ml/evaluations",
+    ):
+        with django_assert_max_num_queries(12):
+            assert client.get(url).status_code == 200
+    register(name="another")  # more rows, same number of queries
+    with django_assert_max_num_queries(12):
+        client.get("/api/v1/ml/models")

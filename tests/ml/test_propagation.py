@@ -179,3 +179,12 @@ def test_a_task_someone_else_is_working_on_is_423(sam_settings, world_a, clip):
     assert claim_next_task(user=world_a.owner, project=clip.project).pk == clip.pk
     response = start(world_a, clip)
     assert response.status_code == 423 and response.json()["code"] == "task_locked"
+
+
+def test_the_run_list_takes_a_constant_number_of_queries(sam_settings, world_a, clip, django_assert_max_num_queries):
+    start(world_a, clip)
+    client = world_a.client(Role.ANNOTATOR)
+    client.get("/api/v1/sam/propagations")
+    with django_assert_max_num_queries(12):
+        body = client.get("/api/v1/sam/propagations", {"task": clip.pk}).json()
+    assert body["count"] == 1 and body["results"][0]["job"]["kind"] == "sam.propagation"
