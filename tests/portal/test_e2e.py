@@ -314,3 +314,262 @@ def test_an_annotator_sees_no_dangerous_buttons(page):
     page.get_by_role("link", name="Labels", exact=True).click()
     assert page.locator("[data-reorder-list]").count() == 0
     assert page.get_by_role("button", name=re.compile("^Move")).count() == 0
+
+
+# --- The whole flow of issue 9 ----------------------------------------------------------------
+def workspace_ready(page) -> None:
+    page.locator("[data-workspace][data-ready]").wait_for(timeout=30_000)
+
+
+def shapes(page) -> list[dict]:
+    return page.evaluate(
+        "window.annotatorWorkspace.state.shapes.map(s => ({type: s.type, cls: s.class_name, frame: s.frame_index}))"
+    )
+
+
+def stage_point(page, fx: float, fy: float) -> tuple[float, float]:
+    """A point at (fx, fy) of the picture (fractions of its width and height), on screen."""
+    return page.evaluate(
+        """([fx, fy]) => {
+            const c = window.annotatorWorkspace.canvas;
+            const box = c.container.getBoundingClientRect();
+            const s = c.world.scaleX(), p = c.world.position();
+            return [box.left + p.x + fx * c.width * s, box.top + p.y + fy * c.height * s];
+        }""",
+        [fx, fy],
+    )
+
+
+def drag(page, a: tuple[float, float], b: tuple[float, float], steps: int = 8) -> None:
+    page.mouse.move(*stage_point(page, *a))
+    page.mouse.down()
+    page.mouse.move(*stage_point(page, *b), steps=steps)
+    page.mouse.up()
+
+
+def click_at(page, fx: float, fy: float) -> None:
+    page.mouse.click(*stage_point(page, fx, fy))
+
+
+def wait_saved(page) -> None:
+    page.wait_for_function("!window.annotatorWorkspace.dirty && !window.annotatorWorkspace.saving")
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+
+
+def open_project(page, name: str) -> None:
+    nav(page, "Projects")
+    page.get_by_role("link", name=name, exact=True).click()
+    page.wait_for_load_state("load")
+
+
+def create_project(page, name: str, kind: str) -> None:
+    nav(page, "Projects")
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Kind").select_option(kind)
+    template = page.get_by_label("Labels from template")
+    template.select_option(template.locator("option", has_text="Head and neck CT").get_attribute("value"))
+    page.get_by_role("button", name="Create project").click()
+    flash(page, f"Project “{name}” created.")
+
+
+def upload(page, path: Path) -> None:
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.locator("[data-upload][data-enhanced]").wait_for()  # upload.js has loaded
+    page.get_by_label("Files").set_input_files(str(path))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    row = page.locator("[data-upload-files] tbody tr").first
+    row.locator("[data-result]", has_text="accepted").wait_for(timeout=60_000)
+
+
+def test_the_whole_annotation_flow_in_a_browser(page, tmp_path):
+    """Sign in, create projects from the head-and-neck template, upload an image and a video
+    (resumable chunks, outcomes live), get the next task, draw a box and a polygon, paint and
+    erase a mask, submit; the reviewer returns it with a pinned comment; the annotator fixes
+    and resubmits; the reviewer approves; the manager exports COCO and segmentation results
+    and downloads both; a project is deleted through the in-page confirmation."""
+    import zipfile
+
+    from media import synthetic
+
+    image = tmp_path / "neck-slice.png"
+    image.write_bytes(synthetic.image_bytes(320, 240, seed=3))
+    video = tmp_path / "neck-clip.mp4"
+    video.write_bytes(synthetic.video_bytes(frames=12, size=(160, 120)))
+
+    # The manager's part: two projects from the head-and-neck template, media uploaded.
+    sign_in(page, "demo-owner")
+    create_project(page, "E2E HN images", "image")
+    upload(page, image)
+    assert "accepted → task" in page.locator("[data-upload-files]").inner_text()
+    shot(page, "11-upload-progress")
+    create_project(page, "E2E HN video", "video")
+    upload(page, video)
+    page.reload()
+    assert page.locator("[data-import-history] tbody tr").count() >= 1
+    shot(page, "12-import-history")
+
+    # The video workspace: a track box on frame 1, shown again (interpolated) after scrubbing.
+    page.get_by_role("button", name="Get next task").click()
+    workspace_ready(page)
+    assert page.locator("[data-frame-count]").inner_text() == "12"
+    page.keyboard.press("1")
+    page.keyboard.press("b")
+    drag(page, (0.2, 0.2), (0.5, 0.6))
+    assert [s["type"] for s in shapes(page)] == ["video_track"]
+    page.keyboard.press("End")
+    assert page.locator("#frame-number").input_value() == "12"
+    drag(page, (0.4, 0.3), (0.7, 0.7))  # the selected track gets a keyframe here
+    assert [s["type"] for s in shapes(page)] == ["video_track"]
+    page.keyboard.press("v")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#frame-number").input_value() == "2"
+    assert page.evaluate("window.annotatorWorkspace.visibleShapes()[0].interpolated") is True
+    assert page.locator(".timeline-svg .tl-kf").count() == 2
+    wait_saved(page)
+    shot(page, "13-workspace-video-timeline")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Submitted (revision").wait_for()
+    sign_out(page)
+
+    # The annotator: next task in the image project; box, polygon, brush and eraser; submit.
+    sign_in(page, "demo-annotator")
+    open_project(page, "E2E HN images")
+    page.get_by_role("button", name="Get next task").click()
+    workspace_ready(page)
+    assert page.locator("[data-lock]").inner_text().startswith("Lock ")
+    ai_status = page.locator("[data-ai-status]").inner_text()
+    assert "AI tools are off" in ai_status  # no SAM checkpoint here: explained, tools hidden
+    assert page.locator('[data-tool="ai-click"]').is_hidden()
+    page.keyboard.press("1")
+    page.keyboard.press("b")
+    drag(page, (0.1, 0.1), (0.35, 0.4))
+    page.keyboard.press("p")
+    for fx, fy in [(0.5, 0.1), (0.8, 0.15), (0.75, 0.45), (0.55, 0.4)]:
+        click_at(page, fx, fy)
+    page.keyboard.press("Enter")
+    page.keyboard.press("2")
+    page.keyboard.press("r")
+    drag(page, (0.2, 0.7), (0.7, 0.75), steps=15)
+    page.keyboard.press("e")
+    drag(page, (0.4, 0.6), (0.45, 0.85), steps=10)
+    drawn = shapes(page)
+    assert sorted(s["type"] for s in drawn) == ["bbox", "mask", "polygon"]
+    painted = page.evaluate(
+        """() => { const m = window.annotatorWorkspace.state.shapes.find(s => s.type === 'mask');
+                   const c = m.geometry.rle.counts; return Array.isArray(c) ? c.length : -1; }"""
+    )
+    assert painted > 4  # the eraser cut the stroke: several runs
+    page.keyboard.press("Control+z")
+    assert page.evaluate("window.annotatorWorkspace.undoStack.length") >= 1
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert "Saved" in page.locator("[data-save-state]").inner_text()
+    shot(page, "14-workspace-image")
+    page.keyboard.press("?")
+    page.locator("#help-dialog").wait_for(state="visible")
+    shot(page, "15-shortcuts-help")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Submitted (revision").wait_for()
+    sign_out(page)
+
+    # The reviewer: next review, a comment pinned to a point, return with a comment.
+    sign_in(page, "demo-reviewer")
+    open_project(page, "E2E HN images")
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("button", name="Review next submitted task").click()
+    workspace_ready(page)
+    assert page.get_by_role("button", name="Approve").is_visible()
+    page.get_by_role("tab", name="Comments").click()
+    page.get_by_role("button", name="Pin").click()
+    click_at(page, 0.6, 0.3)
+    page.get_by_label("Comment", exact=True).fill("The polygon misses the left edge.")
+    page.get_by_role("button", name="Add comment").click()
+    page.locator(".comment", has_text="misses the left edge").wait_for()
+    page.get_by_role("tab", name="History").click()
+    page.locator(".history-item").first.click()
+    shot(page, "16-review-comment-and-diff")
+    page.get_by_role("button", name="Return with comments").click()
+    page.locator("#return-dialog").get_by_label("What to fix").fill("Please redo the polygon.")
+    page.locator("#return-dialog").get_by_role("button", name="Return task").click()
+    page.get_by_text("Returned to its annotator").wait_for()
+    sign_out(page)
+
+    # The annotator gets it back first, sees the pinned comments, fixes and resubmits.
+    sign_in(page, "demo-annotator")
+    open_project(page, "E2E HN images")
+    page.get_by_role("button", name="Get next task").click()
+    workspace_ready(page)
+    page.get_by_role("tab", name="Comments").click()
+    assert "Please redo the polygon." in page.locator("[data-comments]").inner_text()
+    page.get_by_role("tab", name="Objects").click()
+    page.locator(".object", has_text="polygon").click()
+    page.keyboard.press("Delete")
+    page.keyboard.press("p")
+    for fx, fy in [(0.45, 0.1), (0.8, 0.15), (0.75, 0.45), (0.5, 0.42)]:
+        click_at(page, fx, fy)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("Submitted (revision").wait_for()
+    sign_out(page)
+
+    # The reviewer approves.
+    sign_in(page, "demo-reviewer")
+    open_project(page, "E2E HN images")
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("button", name="Review next submitted task").click()
+    workspace_ready(page)
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("Approved.").wait_for()
+    sign_out(page)
+
+    # The manager: tasks table, members' progress, exports of COCO and segmentation results.
+    sign_in(page, "demo-owner")
+    open_project(page, "E2E HN images")
+    assert "demo-annotator" in page.locator("[aria-labelledby=people-title]").inner_text()
+    page.get_by_role("link", name="Tasks", exact=True).click()
+    assert "Reviewed" in page.locator("table.tasks").inner_text()
+    shot(page, "17-tasks-table")
+    page.get_by_role("link", name="Exports", exact=True).click()
+    page.locator("[data-export-form][data-enhanced]").wait_for()
+    downloads = {}
+    for fmt in ("coco", "segmentation_results"):
+        page.get_by_label("Format").select_option(fmt)
+        if fmt == "segmentation_results":
+            page.get_by_label("Separate masks per class").uncheck()
+            page.locator("input[name=mix_opacity]").evaluate(
+                "e => { e.value = '0.5'; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+            )
+        page.get_by_role("button", name="Start export").click()
+        page.locator("[data-export-status]", has_text="succeeded").wait_for(timeout=60_000)
+        row = page.locator("[data-export-list] tbody tr").first
+        with page.expect_download() as info:
+            row.get_by_role("link", name="Download").click()
+        target = tmp_path / f"{fmt}.zip"
+        info.value.save_as(target)
+        downloads[fmt] = zipfile.ZipFile(target).namelist()
+    shot(page, "18-exports")
+    assert any(n.endswith(".json") and "instances" in n for n in downloads["coco"])
+    seg = downloads["segmentation_results"]
+    assert any(n.startswith("GT_label/") for n in seg) and any(n.startswith("Mix_label/") for n in seg)
+    assert not any(n.startswith("separate_masks/") for n in seg)
+
+    # Models page: the stats chart is drawn by our own module.
+    nav(page, "Models")
+    page.locator("[data-stats-chart][data-drawn] svg").wait_for()
+    shot(page, "19-models")
+
+    # The in-page delete confirmation removes the video project.
+    nav(page, "Projects")
+    page.get_by_role("button", name="Delete E2E HN video").click()
+    dialog = page.locator("#confirm-dialog")
+    dialog.wait_for(state="visible")
+    assert "Delete project “E2E HN video”?" in dialog.inner_text()
+    dialog.get_by_role("button", name="Delete project").click()
+    flash(page, "Deleted project “E2E HN video”.")

@@ -70,3 +70,67 @@ def test_js_port_is_checked_against_a_track_that_breaks_it(tmp_path):
     broken.write_text((JS / "tracks.js").read_text().replace("a[k] + (b[k] - a[k]) * t", "a[k] * (1 - t) + b[k] * t"))
     result = run_node(tmp_path, {"tracks.mjs": broken}, RUNNER, str(VECTORS))
     assert any("thirds" in f for f in result["failures"])
+
+
+RLE_RUNNER = """
+import { readFileSync } from "node:fs";
+import { decodeCounts, encodeCounts, maskToCounts, countsToMask } from "./rle.mjs";
+const cases = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const out = cases.map((c) => {
+  const mask = Uint8Array.from(c.mask);
+  const counts = maskToCounts(mask, c.width, c.height);
+  const back = countsToMask(c.compressed, c.width, c.height);
+  return {
+    counts,
+    compressed: encodeCounts(counts),
+    decoded: decodeCounts(c.compressed),
+    roundtrip: Array.from(back),
+  };
+});
+console.log(JSON.stringify(out));
+"""
+
+
+def test_js_rle_codec_agrees_with_pycocotools(tmp_path):
+    """The brush's masks are encoded as pycocotools encodes them, and the server's compressed
+    strings (SAM, propagation) decode to the same pixels."""
+    import numpy as np
+    from pycocotools import mask as coco
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for height, width, density in [(5, 7, 0.5), (32, 24, 0.1), (40, 64, 0.9), (3, 3, 0.0), (60, 50, 0.4)]:
+        mask = (rng.random((height, width)) < density).astype(np.uint8)
+        mask[height // 3 : height // 2, width // 4 : width // 2] = 1  # a solid block: long runs
+        rle = coco.encode(np.asfortranarray(mask))
+        cases.append(
+            {"width": width, "height": height, "mask": mask.ravel().tolist(), "compressed": rle["counts"].decode()}
+        )
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    results = run_node(tmp_path, {"rle.mjs": JS / "rle.js"}, RLE_RUNNER, str(tmp_path / "cases.json"))
+    for case, got in zip(cases, results, strict=True):
+        assert got["compressed"] == case["compressed"]
+        assert got["roundtrip"] == case["mask"]
+        size = [case["height"], case["width"]]
+        assert coco.frPyObjects({"size": size, "counts": got["counts"]}, *size)["counts"].decode() == case["compressed"]
+        assert got["decoded"] == got["counts"]
+
+
+SHADES_RUNNER = """
+import { runShade } from "./shades.mjs";
+const out = {};
+for (const n of [1, 2, 5, 12]) out[n] = Array.from({ length: n }, (_, i) => runShade(i, n));
+console.log(JSON.stringify(out));
+"""
+
+
+def test_propagation_runs_are_successively_darker_shades_of_one_blue(tmp_path):
+    import re
+
+    shades = run_node(tmp_path, {"shades.mjs": JS / "shades.js"}, SHADES_RUNNER)
+    for count, colours in shades.items():
+        parsed = [tuple(map(float, re.fullmatch(r"hsl\((\d+) (\d+)% ([\d.]+)%\)", c).groups())) for c in colours]
+        assert len(parsed) == int(count)
+        assert {(h, s) for h, s, _ in parsed} == {(214.0, 85.0)}  # one blue
+        lightness = [light for _, _, light in parsed]
+        assert lightness == sorted(lightness, reverse=True) and len(set(lightness)) == len(lightness)

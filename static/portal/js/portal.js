@@ -27,3 +27,18 @@ if (document.querySelector("textarea[data-template-rows]")) {
 if (document.querySelector("[data-copy]")) {
   import("./copy.js").then((m) => m.initCopyButtons());
 }
+if (document.querySelector("[data-upload], [data-import-history]")) {
+  import("./upload.js").then((m) => {
+    m.initUpload();
+    m.initImportHistory();
+  });
+}
+if (document.querySelector("[data-export-form]")) {
+  import("./exports.js").then((m) => m.initExports());
+}
+if (document.querySelector("[data-stats-chart], [data-register-model]")) {
+  import("./models.js").then((m) => m.initModels());
+}
+if (document.querySelector("[data-check-all]")) {
+  import("./tasks-table.js").then((m) => m.initTaskTable());
+}
