@@ -147,6 +147,11 @@ def delete_project(*, actor, project: Project) -> Job:
         created_by=actor,
         params={"project_id": project.pk, "project_name": project.name, "prefix": prefix},
     )
+    # Annotations first: their label is a PROTECT key, which Django refuses to cascade
+    # through LabelClass even though the annotations go with the project anyway.
+    from annotations.models import Annotation
+
+    Annotation.objects.filter(project=project).delete()
     project.delete()
     from projects.actors import purge_project_files
 

@@ -126,6 +126,19 @@ def test_delete_purges_only_that_projects_files(world_a, make_project, django_ca
     assert Project.objects.filter(pk=kept.pk).exists()
 
 
+def test_delete_a_project_whose_tasks_have_annotations(world_a, make_project):
+    from annotations.services import write_annotations
+    from tasks.services.tasks import create_task
+
+    project = make_project(world_a, labels=DEFAULT_LABELS)
+    task = create_task(actor=world_a.owner, project=project, name="t")
+    shape = {"type": "bbox", "class_name": "car", "geometry": {"x": 1, "y": 1, "width": 4, "height": 4}}
+    write_annotations(task, [shape], source="imported", actor=world_a.owner)
+    response = world_a.client().delete(f"/api/v1/projects/{project.pk}")
+    assert response.status_code == 202
+    assert not Project.objects.filter(pk=project.pk).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_delete_purge_runs_on_a_real_worker(stub_worker, world_a, make_project):
     project = make_project(world_a)
