@@ -1,7 +1,6 @@
 """Property tests of the shared geometry that exports and imports rely on (polygon ⇄ mask
 with holes), under the pixel convention of ``annotations.geometry``: continuous pixel
-coordinates, pixel (i, j) covers [i, i+1) x [j, j+1), every mask drawn by OpenCV fillPoly on
-pixel centres (8 fractional bits)."""
+coordinates, pixel (i, j) covers [i, i+1) x [j, j+1), a pixel painted when its centre is inside."""
 
 from __future__ import annotations
 
@@ -57,6 +56,12 @@ def polygons_with_holes(draw):
     return {"exterior": exterior, "holes": holes}
 
 
+def _enclosed_regions(mask: np.ndarray, connectivity: int) -> int:
+    count, labels = cv2.connectedComponents((mask == 0).astype(np.uint8), connectivity=connectivity)
+    border = set(labels[0]) | set(labels[-1]) | set(labels[:, 0]) | set(labels[:, -1])
+    return len(set(range(1, count)) - border)
+
+
 @settings(max_examples=150, deadline=None)
 @given(polygons_with_holes())
 def test_polygon_with_holes_to_mask_and_back_paints_the_same_pixels(polygon):
@@ -67,10 +72,11 @@ def test_polygon_with_holes_to_mask_and_back_paints_the_same_pixels(polygon):
     traced = geometry.mask_to_polygons(mask)
     assert np.array_equal(geometry.polygons_to_mask(traced, 64, 64), mask)
     assert np.array_equal(geometry.polygons_to_mask(geometry.mask_to_polygons(mask), 64, 64), mask)
-    # Holes stay holes: the traced polygons have as many interior rings as the drawn mask has.
-    _, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    hole_rings = int((hierarchy[0][:, 3] != -1).sum()) if hierarchy is not None else 0
-    assert sum(len(p["holes"]) for p in traced) == hole_rings
+    # Holes stay holes. A hole that meets the outside (or another hole) only at a pixel corner
+    # may be traced as a notch (or one ring): the count lies between the enclosed background
+    # regions counted with 8- and with 4-connectivity.
+    rings = sum(len(p["holes"]) for p in traced)
+    assert _enclosed_regions(mask, 8) <= rings <= _enclosed_regions(mask, 4)
 
 
 @settings(max_examples=150, deadline=None)
