@@ -121,3 +121,16 @@ def test_csp_admits_the_object_store_that_signs_media_links():
         policy = ContentSecurityPolicyMiddleware(lambda r: None).policy
     assert "img-src 'self' data: blob: https://minio.example.com:9000;" in policy
     assert "media-src 'self' blob: https://minio.example.com:9000;" in policy
+
+
+def test_readme_documents_every_environment_variable():
+    """Every variable annotator/settings.py reads is in README.md's configuration table."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    settings_source = (root / "annotator" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:_int|_bool|_list)?\(\s*"([A-Z0-9_]+)"', settings_source))
+    readme = (root / "README.md").read_text()
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert names and not missing, f"document these in README.md's Configuration: {missing}"
