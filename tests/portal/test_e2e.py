@@ -351,8 +351,12 @@ def click_at(page, fx: float, fy: float) -> None:
     page.mouse.click(*stage_point(page, fx, fy))
 
 
-def wait_saved(page) -> None:
-    page.wait_for_function("!window.annotatorWorkspace.dirty && !window.annotatorWorkspace.saving")
+def wait_saved(page, timeout: float = 15) -> None:
+    """Until the autosave has written every change (wait_for_function would need eval: CSP)."""
+    deadline = time.time() + timeout
+    while page.evaluate("() => window.annotatorWorkspace.dirty || Boolean(window.annotatorWorkspace.saving)"):
+        assert time.time() < deadline, "the draft was not saved"
+        page.wait_for_timeout(100)
 
 
 def sign_out(page) -> None:
@@ -380,7 +384,7 @@ def create_project(page, name: str, kind: str) -> None:
 def upload(page, path: Path) -> None:
     page.get_by_role("link", name="Upload", exact=True).click()
     page.locator("[data-upload][data-enhanced]").wait_for()  # upload.js has loaded
-    page.get_by_label("Files").set_input_files(str(path))
+    page.get_by_label("Files", exact=True).set_input_files(str(path))
     page.get_by_role("button", name="Upload", exact=True).click()
     row = page.locator("[data-upload-files] tbody tr").first
     row.locator("[data-result]", has_text="accepted").wait_for(timeout=60_000)
@@ -403,6 +407,12 @@ def test_the_whole_annotation_flow_in_a_browser(page, tmp_path):
 
     # The manager's part: two projects from the head-and-neck template, media uploaded.
     sign_in(page, "demo-owner")
+    nav(page, "Members")  # the test above made demo-annotator a reviewer: back to annotating
+    role = page.get_by_label("Role of demo-annotator", exact=True)
+    if role.input_value() != "annotator":
+        role.select_option("annotator")
+        page.get_by_role("button", name="Save role of demo-annotator").click()
+        flash(page, "demo-annotator is now Annotator.")
     create_project(page, "E2E HN images", "image")
     upload(page, image)
     assert "accepted → task" in page.locator("[data-upload-files]").inner_text()
@@ -487,13 +497,13 @@ def test_the_whole_annotation_flow_in_a_browser(page, tmp_path):
     workspace_ready(page)
     assert page.get_by_role("button", name="Approve").is_visible()
     page.get_by_role("tab", name="Comments").click()
-    page.get_by_role("button", name="Pin").click()
+    page.get_by_role("button", name="Pin", exact=True).click()
     click_at(page, 0.6, 0.3)
     page.get_by_label("Comment", exact=True).fill("The polygon misses the left edge.")
     page.get_by_role("button", name="Add comment").click()
     page.locator(".comment", has_text="misses the left edge").wait_for()
     page.get_by_role("tab", name="History").click()
-    page.locator(".history-item").first.click()
+    page.locator(".history-item").last.click()  # r1: the three shapes added
     shot(page, "16-review-comment-and-diff")
     page.get_by_role("button", name="Return with comments").click()
     page.locator("#return-dialog").get_by_label("What to fix").fill("Please redo the polygon.")

@@ -145,8 +145,8 @@ export function initUpload() {
       errors.replaceChildren(...(event.errors || []).map((line) => el("li", { text: line })));
     });
     // Each file's outcome, matched by name.
-    const files = await api(`projects/${projectId}/imports/${importId}/files?limit=1000`);
-    for (const file of files.results || []) {
+    const outcomes = await api(`projects/${projectId}/imports/${importId}/files?limit=1000`);
+    for (const file of outcomes.results || []) {
       const match = rows.find((r) => (r.file.webkitRelativePath || r.file.name) === file.name);
       if (match) showOutcome(match.ui, file);
     }

@@ -296,7 +296,11 @@ export class Canvas {
     this.stage.on("mousemove touchmove", (event) => this.onMove(event));
     this.stage.on("mouseup touchend", (event) => this.onUp(event));
     this.stage.on("dblclick dbltap", () => {
-      if (this.draft && (this.draft.tool === "polygon" || this.draft.tool === "polyline")) this.finishDraft();
+      // Only a real double-click (both clicks on one spot) finishes: quick clicks elsewhere add points.
+      const pts = this.draft?.points;
+      if (!pts || pts.length < 2 || (this.draft.tool !== "polygon" && this.draft.tool !== "polyline")) return;
+      const [a, b] = pts.slice(-2);
+      if (Math.hypot(a[0] - b[0], a[1] - b[1]) * this.world.scaleX() <= 4) this.finishDraft();
     });
     this.stage.on("mouseleave", () => {
       this.cursor.visible(false);

@@ -198,11 +198,11 @@ export class VideoFrames {
     if (this.playing) {
       clearTimeout(this.playing);
       this.playing = null;
-      button.textContent = "▶";
+      button.textContent = "Play";
       button.setAttribute("aria-label", "Play");
       return;
     }
-    button.textContent = "⏸";
+    button.textContent = "Pause";
     button.setAttribute("aria-label", "Pause");
     const step = async () => {
       if (this.app.state.frame >= this.count - 1) return this.togglePlay();
@@ -304,7 +304,8 @@ export class VideoFrames {
       if (c.frame_index === null || c.frame_index === undefined || c.resolved) continue;
       root.append(svg("path", { d: `M${x(c.frame_index)} ${rows.length * rowH + 2} l4 8 l-8 0 z`, class: "tl-comment" }));
     }
-    root.append(svg("rect", { x: x(this.app.state.frame), y: 0, width: Math.max(1.5, w(0, 0)), height: rows.length * rowH + 12, class: "tl-now" }));
+    const now = x(this.app.state.frame) + w(this.app.state.frame, this.app.state.frame) / 2;
+    root.append(svg("rect", { x: now - 1, y: 0, width: 2, height: rows.length * rowH + 12, class: "tl-now" }));
     this.timeline.replaceChildren(root);
   }
 }

@@ -165,7 +165,9 @@ export class Panels {
       return;
     }
     const chosen = new Set(this.app.state.shapes.filter((s) => s.type === "classification").map((s) => s.class_name));
-    const fieldset = el("fieldset", { class: "classification" }, el("legend", {}, "Classification (whole task)"));
+    const count = chosen.size;
+    const fieldset = el("details", { class: "classification", open: this.classificationOpen || null }, el("summary", {}, `Classification (whole task)${count ? `: ${[...chosen].join(", ")}` : ""}`));
+    fieldset.addEventListener("toggle", () => (this.classificationOpen = fieldset.open));
     for (const label of this.app.labels) {
       const input = el("input", { type: "checkbox", checked: chosen.has(label.name), disabled: !this.app.editable() });
       input.addEventListener("change", () => this.app.toggleClassification(label, input.checked));
