@@ -3,11 +3,10 @@ from __future__ import annotations
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from annotator.api.errors import Conflict
 from exports.api.serializers import (
@@ -88,12 +87,12 @@ def _archive_response(export: Export) -> FileResponse:
     )
 
 
-class SignedExportDownloadView(APIView):
-    """A signed, short-lived download link (local storage): works without a token header, so
-    browsers can follow it. A bad, expired or foreign link is 404."""
+class SignedExportDownloadView(TenantAPIView):
+    """A signed, short-lived download link (local storage). The caller must also be signed
+    in (session, token or key pair) to the organization the link was made for, so a link
+    never works across organizations; a bad, expired or foreign link is 404."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
+    required_permissions = {"get": "export.create"}
 
     @extend_schema(
         parameters=[OpenApiParameter("token", str, required=True, description="The signed token of download_url.")],
@@ -101,7 +100,7 @@ class SignedExportDownloadView(APIView):
     )
     def get(self, request):
         export = export_services.export_from_token(request.query_params.get("token", ""))
-        if export is None or not export.is_ready:
+        if export is None or export.organization_id != request.organization.pk or not export.is_ready:
             raise Http404("This download link is unknown or has expired; ask for a new one.")
         return _archive_response(export)
 

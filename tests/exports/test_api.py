@@ -47,12 +47,12 @@ def test_export_job_lists_with_who_when_format_scope_size_and_downloads(studio):
     assert 'filename="Street_scenes_coco.zip"' in download["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert "annotations/instances_default.json" in archive.namelist()
-    # The signed link works without credentials (browsers), and only while it is intact.
+    # The signed link needs a signed-in member of the organization, and only works intact.
     url = detail["download_url"]
-    anonymous = APIClient()
-    assert anonymous.get(url).status_code == 200
-    assert anonymous.get(url[:-3] + "abc").status_code == 404
-    assert anonymous.get("/api/v1/exports/signed-download").status_code == 404
+    assert client.get(url).status_code == 200
+    assert APIClient().get(url).status_code == 401
+    assert client.get(url[:-3] + "abc").status_code == 404
+    assert client.get("/api/v1/exports/signed-download").status_code == 404
 
 
 def test_signed_link_expires(studio, settings):
@@ -60,7 +60,14 @@ def test_signed_link_expires(studio, settings):
     export = run(start(client, studio.project))
     url = client.get(f"/api/v1/exports/{export.pk}").json()["download_url"]
     settings.DOWNLOAD_URL_EXPIRY_SECONDS = -1
-    assert APIClient().get(url).status_code == 404
+    assert client.get(url).status_code == 404
+
+
+def test_signed_link_never_works_for_another_organization(studio, world_b):
+    client = studio.world.client(Role.OWNER)
+    export = run(start(client, studio.project))
+    url = client.get(f"/api/v1/exports/{export.pk}").json()["download_url"]
+    assert world_b.client(Role.OWNER).get(url).status_code == 404
 
 
 def test_download_before_the_job_finished_is_409(studio):
