@@ -113,6 +113,9 @@ class CleanShape:
     id: int | None = None
     object_id: str | None = None
     score: float | None = None
+    # A new shape the annotator saves may say it is AI output they accepted (a SAM mask).
+    source: str | None = None
+    model_version: str = ""
     # relation ends: ("id", annotation id) or ("index", shape index in the same request)
     relation: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -253,6 +256,10 @@ def _validate_one(index: int, raw: Any, ctx: ShapeContext, p: Problems) -> Clean
         object_id=object_id,
         score=raw.get("score") if is_number(raw.get("score")) else None,
     )
+    if shape_id is None:
+        _claimed_source(shape, raw, p)
+        if p:
+            return None
     normalized = _geometry(shape, geometry, label, ctx, p, raw)
     if normalized is None:
         if not p:  # pragma: no cover - every refusal says why
@@ -264,6 +271,26 @@ def _validate_one(index: int, raw: Any, ctx: ShapeContext, p: Problems) -> Clean
     if kind == T.VIDEO_BBOX:
         shape.frame_index = normalized["frame_index"]
     return shape
+
+
+SAVABLE_SOURCES = ("manual", "ai-accepted")
+
+
+def _claimed_source(shape: CleanShape, raw: dict, p: Problems) -> None:
+    """A new shape may be ``ai-accepted`` (AI output the annotator kept, e.g. a SAM mask, with
+    its ``model_version``); other sources are set by the server (imports, propagation)."""
+    source = raw.get("source")
+    if source is None or source == "manual":
+        return
+    if source not in SAVABLE_SOURCES:
+        p.add("source", f"a shape you save is 'manual' or 'ai-accepted' (AI output you kept), not {source!r}.")
+        return
+    version = raw.get("model_version", "")
+    if not isinstance(version, str) or len(version) > 200:
+        p.add("model_version", "model_version must be a string of at most 200 characters.")
+        return
+    shape.source = source
+    shape.model_version = version
 
 
 def _shape_type(raw: dict, p: Problems) -> str | None:

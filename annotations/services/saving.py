@@ -59,6 +59,7 @@ def apply_shapes(
             if _update(annotation, shape):
                 updated.append(annotation)
         else:
+            own_source = shape.source if (shape.source and source == Source.MANUAL) else source
             annotation = Annotation(
                 task=task,
                 project_id=task.project_id,
@@ -67,14 +68,14 @@ def apply_shapes(
                 frame_index=shape.frame_index,
                 geometry=shape.geometry,
                 attributes=shape.attributes,
-                source=source,
+                source=own_source,
                 author=_user(author),
                 object_id=shape.object_id if shape.object_id is not None else object_id,
                 produced_by=produced_by,
                 prediction=prediction,
                 prediction_shape_index=None,
-                score=shape.score if source != Source.MANUAL else None,
-                model_version=prediction.model_version if prediction is not None else "",
+                score=shape.score if own_source != Source.MANUAL else None,
+                model_version=prediction.model_version if prediction is not None else shape.model_version,
             )
             annotation.inherit_organization(task)
             created.append(annotation)
@@ -117,6 +118,9 @@ def _update(annotation: Annotation, shape: CleanShape) -> bool:
     if "geometry" in changed and annotation.source == Source.PROPAGATED:
         # A hand-corrected propagated shape leaves its chain: clearing the chain keeps it.
         changed.update(source=Source.MANUAL, produced_by_id=None)
+    elif "geometry" in changed and annotation.source == Source.AI_ACCEPTED and annotation.prediction_id is None:
+        # An accepted SAM mask reshaped by hand is the annotator's work from then on.
+        changed.update(source=Source.MANUAL)
     for key, value in changed.items():
         setattr(annotation, key, value)
     return True

@@ -78,6 +78,30 @@ def test_read_only_keys_sent_back_are_ignored(desk):
     assert row.source == Source.MANUAL and row.author == desk.annotator
 
 
+def test_a_new_shape_may_be_ai_output_the_annotator_kept(desk):
+    """SAM masks the workspace keeps are saved as ai-accepted with their model version; a
+    hand edit of their geometry makes them the annotator's work."""
+    kept = {**box(), "source": "ai-accepted", "model_version": "sam2.1_hiera_t", "score": 0.91}
+    saved = desk.draft([kept, box(x=100)]).json()["annotations"]
+    ai = Annotation.objects.get(pk=saved[0]["id"])
+    assert (ai.source, ai.model_version, ai.score) == (Source.AI_ACCEPTED, "sam2.1_hiera_t", 0.91)
+    assert Annotation.objects.get(pk=saved[1]["id"]).source == Source.MANUAL
+    unchanged = desk.draft([saved[0], saved[1]], revision=1)
+    assert unchanged.status_code == 200
+    assert Annotation.objects.get(pk=ai.pk).source == Source.AI_ACCEPTED
+    moved = desk.draft([{**saved[0], "geometry": {"x": 1, "y": 1, "width": 9, "height": 9}}, saved[1]])
+    assert moved.status_code == 200
+    assert Annotation.objects.get(pk=ai.pk).source == Source.MANUAL
+
+
+@pytest.mark.parametrize("source", ["ai", "propagated", "imported", "robot"])
+def test_a_saved_new_shape_cannot_claim_a_server_side_source(desk, source):
+    response = desk.draft([{**box(), "source": source}])
+    assert response.status_code == 400
+    assert "shapes.0.source" in response.json()["errors"]
+    assert not Annotation.objects.filter(task=desk.task).exists()
+
+
 def test_stale_revision_is_409_with_the_current_revision(desk):
     desk.draft([box()], revision=0)
     response = desk.draft([box(x=5)], revision=0)

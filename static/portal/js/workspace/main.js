@@ -432,6 +432,7 @@ class Workspace {
       const id = this.ids.get(s.key);
       if (id) out.id = id;
       if (s.object_id) out.object_id = s.object_id;
+      if (!id && s.source === "ai-accepted") Object.assign(out, { source: "ai-accepted", model_version: s.model_version || "", score: s.score });
       if (s.type !== "video_track" && s.type !== "video_bbox" && s.frame_index !== undefined && s.frame_index !== null) out.frame_index = s.frame_index;
       if (s.type === "classification" && (s.frame_index === undefined || s.frame_index === null)) delete out.frame_index;
       return out;
@@ -677,7 +678,8 @@ class Workspace {
         this.say("SAM found nothing there.");
         return;
       }
-      this.addShape({ type: "mask", geometry: { rle: mask.rle }, object_id: randomId(), ai: true, source: "manual" });
+      // Kept SAM output is saved as ai-accepted with its model version (the ✦ stays after reload).
+      this.addShape({ type: "mask", geometry: { rle: mask.rle }, object_id: randomId(), ai: true, source: "ai-accepted", model_version: answer.model_version, score: mask.score });
       this.say(`✦ SAM mask (score ${mask.score.toFixed(2)}, ${mask.area} px) added as “${label.name}”.`);
     } catch (error) {
       this.say(`SAM: ${errorText(error)}`, "error");
