@@ -75,7 +75,13 @@ class AnnotationRevision(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     summary = models.JSONField(default=dict, blank=True, help_text="added / removed / changed annotation ids")
-    snapshot = models.JSONField(default=list, blank=True, help_text="The whole annotation set at this revision.")
+    # Checkpoints hold the whole set; the revisions between them hold only what changed
+    # (``delta``), so a long run of small edits does not store the set again and again.
+    is_checkpoint = models.BooleanField(default=True)
+    snapshot = models.JSONField(default=list, blank=True, help_text="The whole set (checkpoints only).")
+    delta = models.JSONField(
+        null=True, blank=True, help_text='Between checkpoints: {"upsert": [annotation, ...], "removed": [id, ...]}.'
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -135,9 +135,17 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class RevisionWithSnapshotSerializer(RevisionSerializer):
+    snapshot = serializers.SerializerMethodField(help_text="The whole annotation set at this revision.")
+
     class Meta(RevisionSerializer.Meta):
         fields = [*RevisionSerializer.Meta.fields, "snapshot"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_snapshot(self, revision) -> list:
+        from annotations.services.revisions import revision_state
+
+        return revision_state(revision.task_id, revision.number) or []
 
 
 class HistoryQuerySerializer(StrictSerializer):

@@ -1,7 +1,9 @@
 """Every change to a task's annotation set goes through :func:`edit_task` and
 :func:`commit_revision`: one transaction holding the task row (``select_for_update``), the
-lock and revision checks, and a new :class:`AnnotationRevision` with what changed and a
-snapshot of the whole set. Two editors saving from the same revision: the second waits for
+lock and revision checks, and a new :class:`AnnotationRevision` with what changed. Every
+``CHECKPOINT_EVERY``-th revision (and any whose change is most of the set) stores the whole
+set; the others store only what changed, and :func:`revision_state` rebuilds any revision
+from the checkpoint before it. Two editors saving from the same revision: the second waits for
 the first's row lock, then sees a newer revision and gets 409 — nothing is overwritten.
 """
 
@@ -21,6 +23,7 @@ from tasks.models import Task
 from tasks.services.locks import refuse_if_locked_by_other, require_lock
 
 LockRule = Literal["holder", "not_other", "none"]
+CHECKPOINT_EVERY = 20
 # What makes two versions of an annotation different (ids of authors/jobs are provenance).
 CONTENT_KEYS = ("type", "label_id", "frame_index", "geometry", "attributes", "object_id", "source")
 
@@ -127,6 +130,10 @@ def commit_revision(
     task = edit.task
     task.annotation_revision += 1
     task.save(update_fields=["annotation_revision", "updated_at"])
+    before = {item["id"]: item for item in edit.before}
+    upsert = [item for item in after if before.get(item["id"]) != item]
+    removed = sorted(set(before) - {item["id"] for item in after})
+    checkpoint = task.annotation_revision % CHECKPOINT_EVERY == 1 or 2 * (len(upsert) + len(removed)) >= len(after)
     return AnnotationRevision.objects.create(
         organization_id=task.organization_id,
         task=task,
@@ -134,5 +141,28 @@ def commit_revision(
         action=action,
         author=_user(edit.actor),
         summary={**summary, **(extra or {})},
-        snapshot=after,
+        is_checkpoint=checkpoint,
+        snapshot=after if checkpoint else [],
+        delta=None if checkpoint else {"upsert": upsert, "removed": removed},
     )
+
+
+def revision_state(task: Task | int, number: int) -> list[dict[str, Any]] | None:
+    """The whole annotation set at revision ``number`` (None when there is no such revision):
+    the checkpoint at or before it, with the later revisions' changes applied in order."""
+    task_id = task if isinstance(task, int) else task.pk
+    base = (
+        AnnotationRevision.objects.filter(task_id=task_id, number__lte=number, is_checkpoint=True)
+        .order_by("-number")
+        .first()
+    )
+    if base is None or not AnnotationRevision.objects.filter(task_id=task_id, number=number).exists():
+        return None
+    state = {item["id"]: item for item in base.snapshot}
+    steps = AnnotationRevision.objects.filter(task_id=task_id, number__gt=base.number, number__lte=number)
+    for delta in steps.order_by("number").values_list("delta", flat=True):
+        for pk in delta["removed"]:
+            state.pop(pk, None)
+        for item in delta["upsert"]:
+            state[item["id"]] = item
+    return sorted(state.values(), key=lambda item: item["id"])

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from annotations.models import Annotation, AnnotationRevision, Prediction, Source
-from annotations.services.revisions import LockRule, TaskEdit, commit_revision, edit_task
+from annotations.services.revisions import LockRule, TaskEdit, commit_revision, edit_task, revision_state
 from annotations.shapes import CleanShape, ShapeContext, validate_shapes
 from annotator.api.errors import Conflict
 from audit.services import record_event
@@ -266,10 +266,9 @@ def restore_revision(task: Task, number: int, *, actor: Any, revision: int | Non
     task's lock, or when a class the old set used has been deleted since.
     """
     with edit_task(task, actor=actor, revision=revision, lock="not_other") as edit:
-        old = AnnotationRevision.objects.filter(task=edit.task, number=number).first()
-        if old is None:
+        snapshot = revision_state(edit.task, number)
+        if snapshot is None:
             raise Http404(f"Task {edit.task.pk} has no revision {number} (it is at {edit.task.annotation_revision}).")
-        snapshot = old.snapshot or []
         labels = set(LabelClass.objects.filter(project_id=edit.task.project_id).values_list("pk", flat=True))
         missing = sorted({i["class_name"] for i in snapshot if i["label_id"] and i["label_id"] not in labels})
         if missing:

@@ -93,3 +93,38 @@ def test_history_query_count_is_constant(desk):
     with CaptureQueriesContext(connection) as many:
         assert client.get(f"{desk.url}/history").json()["count"] == 15
     assert len(many) == len(few)
+
+
+def test_revisions_between_checkpoints_store_only_changes_and_rebuild_exactly(desk):
+    """Autosaves of a growing set: only every CHECKPOINT_EVERY-th revision stores the whole
+    set, yet every revision rebuilds (and restores) exactly."""
+    from annotations.services.revisions import CHECKPOINT_EVERY, revision_state
+
+    expected = {}
+    shapes: list[dict] = []
+    for step in range(CHECKPOINT_EVERY + 5):
+        if step % 7 == 3 and len(shapes) > 3:
+            shapes.pop(1)  # a deletion now and then
+        shapes = [*shapes, box(x=2 + step, y=3, w=5, h=5)]
+        response = desk.draft(shapes)
+        assert response.status_code == 200, response.json()
+        shapes = [
+            {k: a[k] for k in ("id", "type", "class_name", "geometry", "frame_index")}
+            for a in response.json()["annotations"]
+        ]
+        expected[desk.refresh().annotation_revision] = sorted(a["id"] for a in response.json()["annotations"])
+    revisions = AnnotationRevision.objects.filter(task=desk.task).order_by("number")
+    full = [r.number for r in revisions if r.is_checkpoint]
+    assert 1 in full and CHECKPOINT_EVERY + 1 in full
+    assert len(full) < len(revisions) / 3
+    assert all(r.snapshot == [] and r.delta for r in revisions if not r.is_checkpoint)
+    for number, ids in expected.items():
+        state = revision_state(desk.task, number)
+        assert [item["id"] for item in state] == ids, number
+    # Restoring a revision stored as a delta brings back exactly its set.
+    middle = CHECKPOINT_EVERY - 2
+    desk.client().delete(f"{desk.url}/lock")  # the annotator lets go; a manager restores
+    response = desk.client("manager").post(f"{desk.url}/history/restore", {"number": middle}, format="json")
+    assert response.status_code == 200, response.json()
+    assert sorted(a["id"] for a in response.json()["annotations"]) == expected[middle]
+    assert revision_state(desk.task, 10**6) is None
