@@ -138,4 +138,13 @@ class KeyPairAuthentication(authentication.BaseAuthentication):
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """Django sessions with CSRF enforced on unsafe methods (DRF's behaviour)."""
+    """Django sessions with CSRF enforced on unsafe methods (DRF's behaviour).
+
+    The CSRF check runs on Django's request, not DRF's: DRF's would parse the body with the
+    view's parsers first, so a session write to another organization's object (or one the
+    role may not write) answered 415/400 about its body instead of 404/403, and a body was
+    parsed before anyone was authorized. Django's own parsing reads only form bodies (where
+    the ``csrfmiddlewaretoken`` field may be) and DRF reuses that result."""
+
+    def enforce_csrf(self, request):
+        super().enforce_csrf(getattr(request, "_request", request))

@@ -20,7 +20,7 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from jobs.events import job_group, project_group
+from jobs.events import SUBSCRIPTIONS
 
 MAX_SUBSCRIPTIONS = 200
 RECHECK_SECONDS = 30.0
@@ -54,7 +54,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):
             await self.send_json({"type": "error", "message": 'Send {"action": "subscribe", "job"|"project": id}.'})
             return
-        target = next((k for k in ("job", "project") if k in content), None)
+        target = next((k for k in SUBSCRIPTIONS if k in content), None)
         raw_id = content.get(target) if target else None
         if target is None or not isinstance(raw_id, int) or isinstance(raw_id, bool) or not 0 < raw_id < 2**63:
             await self.send_json({"type": "error", "message": "Name a job or project id (integer)."})
@@ -81,12 +81,13 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _group_for(self, target: str, object_id: int) -> tuple[str, int] | None:
-        from jobs.models import Job
+        from django.apps import apps
+
         from organizations.models import Membership
-        from projects.models import Project
 
         org_ids = list(Membership.objects.filter(user=self.scope["user"]).values_list("organization_id", flat=True))
-        model = Job if target == "job" else Project
+        label, group_of = SUBSCRIPTIONS[target]
+        model = apps.get_model(label)
         org_id = (
             model.objects.filter(pk=object_id, organization_id__in=org_ids)
             .values_list("organization_id", flat=True)
@@ -94,8 +95,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         if org_id is None:
             return None
-        group = job_group(org_id, object_id) if target == "job" else project_group(org_id, object_id)
-        return group, org_id
+        return group_of(org_id, object_id), org_id
 
     @database_sync_to_async
     def _snapshot(self, target: str, object_id: int) -> dict | None:

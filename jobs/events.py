@@ -23,6 +23,15 @@ def project_group(organization_id: int, project_id: int) -> str:
     return f"org.{organization_id}.project.{project_id}"
 
 
+# What a websocket client may subscribe to: target name -> (model label, group of an object).
+# The consumer joins a group only for an object of one of the user's organizations; the
+# tenancy sweep (tests/organizations) walks this table, so a new kind of group is swept too.
+SUBSCRIPTIONS = {
+    "job": ("jobs.Job", job_group),
+    "project": ("projects.Project", project_group),
+}
+
+
 def publish(groups: list[str], event: dict[str, Any]) -> None:
     """Send ``event`` to every group; never fails the caller (progress is best effort)."""
     layer = get_channel_layer()
