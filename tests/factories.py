@@ -24,6 +24,11 @@ def factory(model: type) -> Callable[[Callable], Callable]:
     return register
 
 
+# Views whose object must be more particular than the model's factory makes it
+# ("module.ViewName" -> factory), e.g. a Cytomine annotation must lie on an image.
+VIEW_OBJECTS: dict[str, Callable] = {}
+
+
 def build(model: type, world):
     try:
         return FACTORIES[model](world)
@@ -219,6 +224,18 @@ def _register_annotations() -> None:
         task = claim_next_task(user=world.owner, project=task.project) or task
         prediction = create_prediction(task, "sweep-model@1", shapes=[{"type": "classification", "class_name": "x"}])
         return reject_prediction_shape(task, prediction.pk, 0, actor=world.owner)
+
+    def cytomine_annotation(world):
+        """An annotation the Cytomine routes serve: on a picture of an image project."""
+        from annotations.services import write_annotations
+        from media.models import ImportJob
+
+        task = Task.objects.get(pk=build(ImportJob, world).import_files.get().task_id)
+        label = a_label(task.project, world)
+        shape = {"type": "bbox", "class_name": label.name, "geometry": {"x": 1, "y": 1, "width": 4, "height": 4}}
+        return write_annotations(task, [shape], source="imported", actor=world.owner).annotations[0]
+
+    VIEW_OBJECTS["compat.api.annotations.AnnotationDetailView"] = cytomine_annotation
 
 
 _register_annotations()

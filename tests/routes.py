@@ -60,3 +60,51 @@ def all_routes() -> list[Route]:
 
 def routes_with_ids() -> list[Route]:
     return [r for r in all_routes() if r.kwargs and not r.pattern.startswith("admin/")]
+
+
+# URL keywords that are not object ids (values used as they are).
+NON_ID_KWARGS = {"index": 0, "format": "json", "x": 0, "y": 0, "w": 10, "h": 10, "ext": "png"}
+
+
+def _kwarg_models() -> dict[str, type]:
+    from annotations.models import Annotation
+    from projects.models import Project
+    from tasks.models import Task
+
+    return {"project_pk": Project, "task_pk": Task, "task_id": Task, "annotation_id": Annotation}
+
+
+def object_values(kwargs: list[str], view, world, build=None) -> tuple[dict[str, object], list[str]]:
+    """URL values naming objects of ``world``'s organization, made with tests/factories.py;
+    returns (values, problems) — a problem names a keyword no factory can fill."""
+    from tests.factories import VIEW_OBJECTS
+
+    if build is None:
+        from tests.factories import build
+    values: dict[str, object] = {}
+    cache: dict[type, object] = {}
+    kwarg_models = _kwarg_models()
+
+    def obj(model):
+        if model not in cache:
+            cache[model] = build(model, world)
+        return cache[model]
+
+    try:
+        for key in dict.fromkeys(kwargs):
+            if key in NON_ID_KWARGS:
+                values[key] = NON_ID_KWARGS[key]
+            elif key in ("pk", "id") and getattr(view, "model", None) is not None:
+                for_view = VIEW_OBJECTS.get(f"{view.__module__}.{view.__qualname__}")
+                instance = for_view(world) if for_view is not None else obj(view.model)
+                values[key] = instance.pk
+                parent = getattr(instance, "project_id", None)
+                if "project_pk" in kwargs and parent is not None:
+                    values["project_pk"] = parent  # a nested object belongs to the parent in the URL
+            elif key in kwarg_models:
+                values.setdefault(key, obj(kwarg_models[key]).pk)
+            else:
+                return values, [f"don't know how to build a value for <{key}>"]
+    except LookupError as exc:
+        return values, [str(exc)]
+    return values, []

@@ -36,21 +36,11 @@ from django.urls import Resolver404, resolve
 from rest_framework.test import APIClient
 
 from tests.factories import build
-from tests.routes import Route, routes_with_ids
+from tests.routes import NON_ID_KWARGS, Route, object_values, routes_with_ids
 
 pytestmark = pytest.mark.django_db
 
 
-def _kwarg_models():
-    from annotations.models import Annotation
-    from projects.models import Project
-    from tasks.models import Task
-
-    return {"project_pk": Project, "task_pk": Task, "task_id": Task, "annotation_id": Annotation}
-
-
-# URL keywords that are not object ids (values used as they are).
-NON_ID_KWARGS = {"index": 0, "format": "json", "x": 0, "y": 0, "w": 10, "h": 10, "ext": "png"}
 # Routes outside the API that name no tenant object.
 IGNORED_PREFIXES = ("admin/", "static/", "media/")
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -82,33 +72,8 @@ class Target:
 
 def _values(target: Target, world_a) -> tuple[dict[str, object], list[str]]:
     """URL values naming organization A's objects; (values, problems)."""
-    values: dict[str, object] = {}
-    cache: dict[type, object] = {}
-    kwarg_models = _kwarg_models()
-    view = target.view_class
-
-    def obj(model):
-        if model not in cache:
-            cache[model] = build(model, world_a)
-        return cache[model]
-
-    try:
-        for key in dict.fromkeys(target.kwargs):
-            if key in NON_ID_KWARGS:
-                values[key] = NON_ID_KWARGS[key]
-            elif key in ("pk", "id") and getattr(view, "model", None) is not None:
-                instance = obj(view.model)
-                values[key] = instance.pk
-                parent = getattr(instance, "project_id", None)
-                if "project_pk" in target.kwargs and parent is not None:
-                    values["project_pk"] = parent  # a nested object belongs to the parent in the URL
-            elif key in kwarg_models:
-                values.setdefault(key, obj(kwarg_models[key]).pk)
-            else:
-                return values, [f"{target.path}: don't know how to build an organization-A value for <{key}>"]
-    except LookupError as exc:
-        return values, [f"{target.path}: {exc}"]
-    return values, []
+    values, problems = object_values(target.kwargs, target.view_class, world_a)
+    return values, [f"{target.path}: {problem}" for problem in problems]
 
 
 def _url_of(target: Target, values: dict[str, object]) -> str:
