@@ -71,8 +71,21 @@ def change_password(*, user: User, old_password: str | None, new_password: str, 
     """Change a password after Django's validators; ``old_password`` is required for self-service."""
     from django.core.exceptions import ValidationError
 
-    if (by is None or by == user) and (not old_password or not user.check_password(old_password)):
-        raise ValidationError({"old_password": ["The current password is not correct."]})
-    validate_password(new_password, user=user)
+    if by is None or by == user:
+        from accounts.login_throttle import LoginThrottled, password_change_throttle
+
+        throttle = password_change_throttle(user)
+        try:
+            throttle.check()
+            if not old_password or not user.check_password(old_password):
+                throttle.failed()
+                raise ValidationError({"old_password": ["The current password is not correct."]})
+        except LoginThrottled as exc:
+            raise ValidationError({"old_password": exc.messages}) from None
+        throttle.succeeded()
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])

@@ -15,6 +15,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from annotator.routing import websocket_urlpatterns  # noqa: E402
+from annotator.server import skip_twisted_form_parsing  # noqa: E402
+
+skip_twisted_form_parsing()
 
 application = ProtocolTypeRouter(
     {

@@ -52,3 +52,40 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """A database connection lost mid-request (failover, restart, a killed backend) answers
+    ``503`` with ``Retry-After`` — the error shape under /api/, a short page elsewhere —
+    instead of a 500: the client may simply retry. The transaction the request was in is
+    rolled back by the server with the connection, so nothing half-written remains; Django
+    opens a fresh connection for the next request."""
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        import logging
+
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse, JsonResponse
+
+        from annotator.api.errors import error_body
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logging.getLogger("annotator.database").warning(
+            "database unavailable during %s %s: %s", request.method, request.path, exception
+        )
+        message = "The database is unavailable right now; nothing was changed. Retry in a few seconds."
+        if request.path.startswith("/api/"):
+            response = JsonResponse(error_body(message, "database_unavailable"), status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response

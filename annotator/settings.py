@@ -115,10 +115,12 @@ MIDDLEWARE = [
     "audit.middleware.RequestIdMiddleware",
     "annotator.middleware.ApiTrailingSlashMiddleware",
     "annotator.middleware.ContentSecurityPolicyMiddleware",
+    "annotator.middleware.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.LoginThrottleMiddleware",
     "organizations.middleware.CurrentOrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -256,6 +258,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+# Password guesses (accounts/login_throttle.py): failures per username + address within the
+# window before a lockout, its first length (doubling to the maximum), and the number of
+# proxies in front whose X-Forwarded-For entry names the client (0 = use REMOTE_ADDR).
+LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 5)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
+LOGIN_THROTTLE_LOCKOUT_SECONDS = env_int("LOGIN_THROTTLE_LOCKOUT_SECONDS", 60)
+LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS = env_int("LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS", 900)
+LOGIN_THROTTLE_TRUSTED_PROXIES = env_int("LOGIN_THROTTLE_TRUSTED_PROXIES", 0)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -267,6 +278,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE_TLS
 CSRF_COOKIE_SECURE = SECURE_TLS
 SECURE_SSL_REDIRECT = SECURE_TLS and env_bool("SECURE_SSL_REDIRECT", default=True)
+# Health probes (load balancers, Kubernetes) call plain HTTP inside the network: not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_TLS else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if SECURE_TLS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_TLS
@@ -294,7 +307,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.OffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "annotator.api.filters.StrictFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -303,11 +316,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON everywhere; the endpoints that receive files add the multipart parser themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -326,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotator.api.schema.document_error_responses",
+        "annotator.api.schema.allow_empty_optional_query_parameters",
+    ],
 }
 
 # --- Product settings ------------------------------------------------------------------

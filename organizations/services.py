@@ -58,7 +58,10 @@ def add_member(
         from django.contrib.auth.password_validation import validate_password
 
         user = User(username=username, email=email)
-        validate_password(password, user=user)
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save()

@@ -191,6 +191,10 @@ def check_attribute_values(schema: list[dict], values: Any) -> dict[str, list[st
     return errors
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def validate_label_rows(rows: Any) -> tuple[list[dict], dict[int, dict[str, list[str]]]]:
     """Validate a whole label set. Returns (normalized rows, {row index: {field: [errors]}}).
 
@@ -254,9 +258,10 @@ def validate_label_rows(rows: Any) -> tuple[list[dict], dict[int, dict[str, list
                 "maskid": maskid,
                 "z_order": z_order if z_order is not None else index,
                 "category": category or "",
-                "attributes": row.get("attributes") or [],
-                "aliases": [a.strip() for a in row.get("aliases") or [] if isinstance(a, str)],
-                "keypoints": row.get("keypoints") or {},
+                # A value of the wrong type has its error above; keep the row's shape regardless.
+                "attributes": row.get("attributes") if isinstance(row.get("attributes"), list) else [],
+                "aliases": [a.strip() for a in _list(row.get("aliases")) if isinstance(a, str)],
+                "keypoints": row.get("keypoints") if isinstance(row.get("keypoints"), dict) else {},
             }
         )
     # Aliases must not shadow another label's name or alias (AI output maps back through them).

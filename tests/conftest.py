@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 from django.core.cache import cache
@@ -15,12 +16,43 @@ from organizations.roles import Role
 from organizations.services import add_member, create_organization
 
 _counter = itertools.count(1)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="run the hardening suites in their long mode (also ANNOTATOR_LONG_TESTS=1): 20,000+ fuzz cases...",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("--long", default=False):
+        os.environ["ANNOTATOR_LONG_TESTS"] = "1"
+
+
+def long_mode() -> bool:
+    """True when the hardening suites run in their long mode (by hand, not in CI)."""
+    return os.environ.get("ANNOTATOR_LONG_TESTS", "") not in ("", "0", "false")
+
+
 PASSWORD = "correct-horse-battery-9"
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    cache.clear()  # rate-limit counters and cached embeddings must not leak between tests
+    """Rate-limit counters and cached embeddings must not leak between tests. Only this
+    process's keys go (its own KEY_PREFIX): ``cache.clear()`` would flush the whole Redis
+    database under another pytest-xdist worker's running test."""
+    from django.conf import settings
+
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if prefix and hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+    else:
+        cache.clear()
     yield
 
 

@@ -108,3 +108,46 @@ def object_values(kwargs: list[str], view, world, build=None) -> tuple[dict[str,
     except LookupError as exc:
         return values, [str(exc)]
     return values, []
+
+
+@dataclass
+class SchemaPath:
+    """An OpenAPI path with path parameters, resolved to the view that answers it."""
+
+    path: str  # e.g. /api/v1/projects/{project_pk}/labels/{id}
+    callback: object
+    kwargs: list[str]
+    methods: list[str]
+
+    @property
+    def view_class(self):
+        return getattr(self.callback, "cls", None) or getattr(self.callback, "view_class", None)
+
+    def url(self, values: dict[str, object]) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m[1]]), self.path)
+
+
+def openapi_schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def schema_paths_with_parameters(schema: dict) -> tuple[list[SchemaPath], list[str]]:
+    """Every schema path with a path parameter and the view answering it; (paths, problems)."""
+    from django.urls import Resolver404, resolve
+
+    found, problems = [], []
+    for path, item in schema["paths"].items():
+        names = re.findall(r"\{(\w+)\}", path)
+        if not names:
+            continue
+        sample = re.sub(r"\{(\w+)\}", lambda m: str(NON_ID_KWARGS.get(m[1], 1)), path)
+        try:
+            match = resolve(sample)
+        except Resolver404:
+            problems.append(f"{path}: in the schema but no route answers it")
+            continue
+        methods = [m for m in ("get", "post", "put", "patch", "delete") if m in item]
+        found.append(SchemaPath(path, match.func, names, methods))
+    return found, problems

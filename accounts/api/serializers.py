@@ -7,6 +7,7 @@ from annotator.api.serializers import StrictSerializer
 
 
 class MeSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="May be empty.")  # "" is not an email format
     organization = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -13,9 +13,16 @@ from annotations.geometry import track_frames
 from annotations.models import Annotation, Source
 from annotations.shapes import canonical_type
 from annotator.api.pagination import OffsetPagination
+from annotator.api.serializers import MessageSerializer
 from organizations.api.base import TenantAPIView, is_valid_id
 from projects.kinds import AnnotationType
 from tasks.models import Task
+
+# Every write to a task's annotations may meet these (docs/annotations.md).
+WRITE_ERRORS = {
+    409: OpenApiResponse(MessageSerializer, description="Stale revision: the body has current_revision."),
+    423: OpenApiResponse(MessageSerializer, description="The task is locked by someone else, or needs your lock."),
+}
 
 
 class TaskAPIView(TenantAPIView):
@@ -104,7 +111,7 @@ class TaskAnnotationsView(TaskAPIView):
         )
         return Response(self.annotation_set(self.task, annotations))
 
-    @extend_schema(request=s.SaveAnnotationsSerializer, responses=s.AnnotationSetSerializer)
+    @extend_schema(request=s.SaveAnnotationsSerializer, responses={200: s.AnnotationSetSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk):
         """Submit: the shapes become the task's annotation set (a new revision); the task moves
         to submitted and its lock is released. Needs your lock on the task."""
@@ -118,7 +125,7 @@ class TaskAnnotationsView(TaskAPIView):
 class DraftView(TaskAPIView):
     required_permissions = {"put": "task.annotate"}
 
-    @extend_schema(request=s.SaveAnnotationsSerializer, responses=s.AnnotationSetSerializer)
+    @extend_schema(request=s.SaveAnnotationsSerializer, responses={200: s.AnnotationSetSerializer, **WRITE_ERRORS})
     def put(self, request, task_pk):
         """Draft save (autosave): like submit, but the task stays in progress and you keep the lock."""
         data = _valid(s.SaveAnnotationsSerializer, request.data)
@@ -161,7 +168,7 @@ class TrackFramesView(TaskAPIView):
 class ConvertToBboxesView(TaskAPIView):
     required_permissions = {"post": "task.annotate"}
 
-    @extend_schema(request=s.ConvertSerializer, responses=s.ConvertedSerializer)
+    @extend_schema(request=s.ConvertSerializer, responses={200: s.ConvertedSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk, annotation_id):
         """Convert a video_track to independent video_bbox annotations (copy or split; one frame
         or the whole track; keyframes or all frames)."""
@@ -192,7 +199,7 @@ class ConvertToBboxesView(TaskAPIView):
 class TrackCompositionsView(TaskAPIView):
     required_permissions = {"post": "task.annotate"}
 
-    @extend_schema(request=s.CompositionSerializer, responses=s.ComposedSerializer)
+    @extend_schema(request=s.CompositionSerializer, responses={200: s.ComposedSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk):
         """aggregate_bboxes, split_track or merge_tracks; one transaction, revision-checked."""
         data = _valid(s.CompositionSerializer, request.data)
@@ -218,7 +225,7 @@ class TrackCompositionsView(TaskAPIView):
 class AcceptPredictionView(TaskAPIView):
     required_permissions = {"post": "ai.assist"}
 
-    @extend_schema(request=s.AcceptSerializer, responses={201: s.AcceptedSerializer})
+    @extend_schema(request=s.AcceptSerializer, responses={201: s.AcceptedSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk):
         """Accept one candidate shape: it becomes an annotation (source ai-accepted) of the
         project class its model name maps to."""
@@ -264,7 +271,7 @@ class PredictionsView(TaskAPIView):
 class RejectPredictionView(TaskAPIView):
     required_permissions = {"post": "ai.assist"}
 
-    @extend_schema(request=s.PredictionShapeSerializer, responses=s.RejectedSerializer)
+    @extend_schema(request=s.PredictionShapeSerializer, responses={200: s.RejectedSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk):
         """Reject one candidate shape: it no longer appears among the task's candidates."""
         data = _valid(s.PredictionShapeSerializer, request.data)
@@ -302,7 +309,7 @@ class HistoryView(TaskAPIView):
 class RestoreRevisionView(TaskAPIView):
     required_permissions = {"post": "task.complete"}
 
-    @extend_schema(request=s.RestoreSerializer, responses=s.AnnotationSetSerializer)
+    @extend_schema(request=s.RestoreSerializer, responses={200: s.AnnotationSetSerializer, **WRITE_ERRORS})
     def post(self, request, task_pk):
         """Make an old revision's annotations current again (a new revision; managers)."""
         data = _valid(s.RestoreSerializer, request.data)

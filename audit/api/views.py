@@ -3,12 +3,13 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins
 
+from annotator.api.filters import StrictFilterSet
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
 from organizations.api.base import TenantViewSet
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(StrictFilterSet):
     action = django_filters.CharFilter(lookup_expr="exact")
     action_prefix = django_filters.CharFilter(field_name="action", lookup_expr="startswith")
     actor = django_filters.CharFilter(field_name="actor__username")

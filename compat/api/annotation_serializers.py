@@ -44,9 +44,11 @@ class CytomineAnnotationSerializer(WithClassField):
     perimeter = serializers.FloatField(required=False)
     perimeterUnit = serializers.CharField(required=False)
     nbComments = serializers.IntegerField(required=False)
-    cropURL = serializers.CharField(required=False, help_text="A window of the image around the shape.")
-    smallCropURL = serializers.CharField(required=False)
-    url = serializers.CharField(required=False)
+    cropURL = serializers.CharField(
+        required=False, allow_null=True, help_text="A window of the image around the shape."
+    )
+    smallCropURL = serializers.CharField(required=False, allow_null=True)
+    url = serializers.CharField(required=False, allow_null=True)
     imageURL = serializers.CharField(required=False)
     reviewed = serializers.BooleanField(required=False)
     countReviewedAnnotations = serializers.IntegerField(required=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -19,7 +19,17 @@ from compat.api.annotation_serializers import (
     CytomineAnnotationWriteSerializer,
     ShowFlags,
 )
-from compat.api.base import ERRORS, PAGING, CompatView, CytomineObjectView, envelope, flag, id_list
+from compat.api.base import (
+    ERRORS,
+    PAGING,
+    CompatView,
+    CytomineObjectView,
+    envelope,
+    flag,
+    flag_parameter,
+    id_list,
+    id_list_parameter,
+)
 from compat.api.serializers import collection_schema
 from projects.models import Project
 
@@ -41,18 +51,18 @@ UNSUPPORTED_FILTERS = (
 )
 ANNOTATION_FILTERS = [
     *PAGING,
-    OpenApiParameter("project", int, description="Annotations of this project (or projects=1,2)."),
-    OpenApiParameter("image", int, description="Annotations of this image instance (or images=1,2)."),
-    OpenApiParameter("term", int, description="Annotations with this term (or terms=1,2)."),
-    OpenApiParameter("user", int, description="Annotations drawn by this user (or users=1,2)."),
-    OpenApiParameter("noTerm", bool, description="Only annotations without a term."),
-    OpenApiParameter("reviewed", bool, description="Only annotations of reviewed/completed tasks."),
-    OpenApiParameter("showWKT", bool, description="Add location (WKT, origin bottom-left, y up)."),
-    OpenApiParameter("showTerm", bool, description="Add term (list of ids) and userByTerm."),
-    OpenApiParameter("showMeta", bool, description="Add image, project, user, dates, area... (default true)."),
-    OpenApiParameter("showGIS", bool, description="Add centroid, area, perimeter."),
-    OpenApiParameter("showUser", bool, description="Add the creator's username."),
-    OpenApiParameter("showImage", bool, description="Add the image's file name."),
+    id_list_parameter("project", "Annotations of this project (or projects=1,2)."),
+    id_list_parameter("image", "Annotations of this image instance (or images=1,2)."),
+    id_list_parameter("term", "Annotations with this term (or terms=1,2)."),
+    id_list_parameter("user", "Annotations drawn by this user (or users=1,2)."),
+    flag_parameter("noTerm", "Only annotations without a term."),
+    flag_parameter("reviewed", "Only annotations of reviewed/completed tasks."),
+    flag_parameter("showWKT", "Add location (WKT, origin bottom-left, y up)."),
+    flag_parameter("showTerm", "Add term (list of ids) and userByTerm."),
+    flag_parameter("showMeta", "Add image, project, user, dates, area... (default true)."),
+    flag_parameter("showGIS", "Add centroid, area, perimeter."),
+    flag_parameter("showUser", "Add the creator's username."),
+    flag_parameter("showImage", "Add the image's file name."),
 ]
 
 

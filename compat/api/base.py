@@ -7,15 +7,14 @@ import math
 from typing import Any, ClassVar
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
 from accounts.authentication import KeyPairAuthentication, SessionAuthentication, TokenAuthentication
 from annotator.api.errors import exception_handler
-from annotator.api.serializers import MessageSerializer
 from compat.authentication import CytomineSessionAuthentication, remember_key_pair
 from organizations.api.base import TenantAPIView, is_valid_id
 
@@ -31,7 +30,41 @@ PAGING = [
     OpenApiParameter("max", int, description="Items per page; 0 (default) = all."),
     OpenApiParameter("offset", int, description="Index of the first item."),
 ]
-ERRORS = {400: MessageSerializer, 403: MessageSerializer, 404: MessageSerializer}
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+class _MessageOrMessages(serializers.JSONField):
+    pass
+
+
+class CytomineErrorSerializer(serializers.Serializer):
+    """Cytomine's error body: ours plus ``success: false``; ``errors`` maps a field to its
+    messages, or ``message`` to the message when no field is at fault."""
+
+    success = serializers.BooleanField(required=False, help_text="false (absent on a 404 for a path no route has).")
+    message = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=_MessageOrMessages(), required=False)
+
+
+# Query parameters naming objects as Cytomine clients send them: one id, ids separated by
+# commas, or null/None (the official client sends "null" for "not given").
+ID_LIST_PATTERN = r"^(null|None|[0-9]+(,[0-9]+)*)?$"
+
+
+def id_list_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, pattern=ID_LIST_PATTERN, description=description)
+
+
+# Flags as Cytomine clients send them (compat.api.base.flag reads these words).
+FLAG_WORDS = ["true", "false", "True", "False", "1", "0", "yes", "no", "on", "off"]
+
+
+def flag_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, enum=FLAG_WORDS, description=description)
+
+
+ERRORS = {400: CytomineErrorSerializer, 403: CytomineErrorSerializer, 404: CytomineErrorSerializer}
 
 
 def cytomine_exception_handler(exc: Exception, context: dict[str, Any]):

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from annotator.api.serializers import MessageSerializer
 from compat import selectors
-from compat.api.base import ERRORS, PAGING, READ, CompatView, CytomineObjectView, envelope, id_list
+from compat.api.base import (
+    ERRORS,
+    PAGING,
+    READ,
+    CompatView,
+    CytomineErrorSerializer,
+    CytomineObjectView,
+    envelope,
+    id_list,
+    id_list_parameter,
+)
 from compat.api.serializers import (
     CytomineCurrentUserSerializer,
     CytomineImageInstanceSerializer,
@@ -62,7 +71,7 @@ class CurrentUserView(CompatView):
     @extend_schema(
         tags=["cytomine"],
         operation_id="cytomine_user_current_retrieve",
-        responses={200: CytomineCurrentUserSerializer, 401: MessageSerializer},
+        responses={200: CytomineCurrentUserSerializer, 401: CytomineErrorSerializer},
     )
     def get(self, request):
         context = {"membership": request.membership, "credential": request.auth}
@@ -176,7 +185,7 @@ class TermListView(CompatView):
     @extend_schema(
         tags=["cytomine"],
         operation_id="cytomine_term_list",
-        parameters=[*PAGING, OpenApiParameter("ontology", int, description="Only this ontology's (project's) terms.")],
+        parameters=[*PAGING, id_list_parameter("ontology", "Only this ontology's (project's) terms.")],
         responses={200: TermCollection, **ERRORS},
     )
     def get(self, request):

@@ -23,7 +23,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from annotator.api.errors import ApiError, ServiceUnavailable, exception_handler
-from annotator.api.serializers import MessageSerializer
 from compat.api.base import CompatView, integer
 from ml import replies, selectors
 from ml.models import InferenceRecord, RecordStatus
@@ -89,8 +88,13 @@ class DetectRequestSerializer(serializers.Serializer):
 
 
 class DetectionErrorSerializer(serializers.Serializer):
+    """The detection service's error body (``error``, ``details``) with ours (``message``, ``code``)."""
+
     error = serializers.CharField()
     details = serializers.CharField(required=False)
+    message = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
 def detect_result(record: InferenceRecord) -> dict[str, Any]:
@@ -136,7 +140,7 @@ class DetectView(DetectionView):
         responses={
             200: DetectResultSerializer(many=True),
             400: DetectionErrorSerializer,
-            403: MessageSerializer,
+            403: DetectionErrorSerializer,
             503: DetectionErrorSerializer,
         },
     )

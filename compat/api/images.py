@@ -10,13 +10,22 @@ from rest_framework import exceptions
 
 from annotator.api.errors import ApiError
 from compat import adapters, selectors, windows
-from compat.api.base import CytomineObjectView, FirstRendererNegotiation, flag, integer
+from compat.api.base import CytomineErrorSerializer, CytomineObjectView, FirstRendererNegotiation, flag, integer
 from media.models import Frame
 from tasks.models import Task
 
+NO_PICTURE = {409: OpenApiResponse(CytomineErrorSerializer, description="The image has no picture (yet).")}
 PICTURE = {
-    (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The picture.")
-    for media_type in ("image/jpeg", "image/png", "image/tiff")
+    **{
+        (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The picture.")
+        for media_type in ("image/jpeg", "image/png", "image/tiff")
+    },
+    **NO_PICTURE,
+}
+ORIGINAL = {
+    (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file as uploaded."),
+    (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file as uploaded."),
+    **NO_PICTURE,
 }
 
 
@@ -89,7 +98,7 @@ class ThumbView(_PictureView):
 class DownloadView(_PictureView):
     """``download``: the original file of the image, as uploaded."""
 
-    @extend_schema(tags=["cytomine"], operation_id="cytomine_imageinstance_download", responses=PICTURE)
+    @extend_schema(tags=["cytomine"], operation_id="cytomine_imageinstance_download", responses=ORIGINAL)
     def get(self, request, id):
         frame = Frame.objects.select_related("asset").filter(task=self.object, index=0).first()
         if frame is None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -58,7 +57,7 @@ class ExportRequestSerializer(StrictSerializer):
 
 
 class ExportSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True)
     scope_description = serializers.SerializerMethodField()
     job_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -96,7 +95,7 @@ class ExportSerializer(serializers.ModelSerializer):
     def get_scope_description(self, export) -> str:
         return describe_scope(export.scope or {})
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_download_url(self, export) -> str | None:
         """A short-lived link to the archive once it is ready (presigned on S3)."""
         request = self.context.get("request")
@@ -127,7 +126,7 @@ class ImportRequestSerializer(StrictSerializer):
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True)
     job_id = serializers.IntegerField(read_only=True, allow_null=True)
     message = serializers.CharField(source="job.message", read_only=True, default="")

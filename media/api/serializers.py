@@ -22,7 +22,7 @@ class ImportCountsSerializer(serializers.Serializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     """One import: who, when, status, counts per outcome, and the reasons of refusals."""
 
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     project_id = serializers.IntegerField(read_only=True)
     source = serializers.SerializerMethodField()
     batch_id = serializers.SerializerMethodField()
@@ -138,7 +138,7 @@ class FromUploadsSerializer(StrictSerializer):
 
 # --- resumable uploads ---------------------------------------------------------------------
 class UploadSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     project_id = serializers.IntegerField(read_only=True)
     upload_url = serializers.SerializerMethodField()
 

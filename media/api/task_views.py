@@ -91,6 +91,8 @@ class TaskMediaView(TaskScopedMixin, TenantAPIView):
 
 
 class FrameListView(TaskScopedMixin, TenantAPIView):
+    pagination_class = OffsetPagination  # the schema shows the page envelope and ?limit= / ?offset=
+
     @extend_schema(responses={200: FrameSerializer(many=True)})
     def get(self, request, task_pk=None):
         """The task's frames in order: size, real timestamps (video), slice position (DICOM)."""

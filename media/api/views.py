@@ -50,6 +50,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectChi
 
     model = ImportJob
     serializer_class = ImportJobSerializer
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]  # files come as multipart
     required_permissions = {
         "list": "project.view",
         "retrieve": "project.view",

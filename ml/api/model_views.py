@@ -166,7 +166,7 @@ class InferenceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         return super().list(request, *args, **kwargs)
 
     @extend_schema(parameters=[s.RecentQuerySerializer], responses=s.InferenceRecordSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a plain list, not a page
     def recent(self, request):
         """The latest records (``limit``, default 120)."""
         query = s.RecentQuerySerializer(data=request.query_params)
@@ -175,7 +175,7 @@ class InferenceRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         return Response(s.InferenceRecordSerializer(rows, many=True).data)
 
     @extend_schema(parameters=[s.StatsQuerySerializer], responses=s.DailyStatSerializer(many=True))
-    @action(detail=False, methods=["get"], url_path="stats-by-date")
+    @action(detail=False, methods=["get"], url_path="stats-by-date", pagination_class=None)
     def stats_by_date(self, request):
         """Images inferred and objects found per day (default: the last 15 days)."""
         query = s.StatsQuerySerializer(data=request.query_params)

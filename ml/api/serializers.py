@@ -122,7 +122,7 @@ class PropagationCreateSerializer(StrictSerializer):
 
 class PropagationSerializer(serializers.ModelSerializer):
     job = JobSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PropagationRun
@@ -162,7 +162,7 @@ class LabelMapEntrySerializer(serializers.Serializer):
 
 
 class InferenceModelSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     version_label = serializers.CharField(read_only=True)
     label_map = LabelMapEntrySerializer(many=True, read_only=True)
     mean = serializers.ListField(child=serializers.FloatField(), read_only=True)
@@ -260,7 +260,7 @@ class InferenceRecordSerializer(serializers.ModelSerializer):
 class InferenceRunSerializer(serializers.ModelSerializer):
     job = JobSerializer(read_only=True)
     records = InferenceRecordSerializer(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = InferenceRun
@@ -302,7 +302,7 @@ class AutoAnnotationCreateSerializer(StrictSerializer):
 
 class AutoAnnotationSerializer(serializers.ModelSerializer):
     job = JobSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AutoAnnotationRun
@@ -335,7 +335,7 @@ class EvaluationCreateSerializer(StrictSerializer):
 
 class EvaluationSerializer(serializers.ModelSerializer):
     job = JobSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = EvaluationRun

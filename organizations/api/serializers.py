@@ -37,7 +37,7 @@ class SwitchOrganizationSerializer(StrictSerializer):
 
 class MemberSerializer(StrictModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True, help_text="May be empty.")
     user_id = serializers.IntegerField(source="user.id", read_only=True)
 
     class Meta:

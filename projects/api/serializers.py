@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from annotator.api.serializers import StrictModelSerializer, StrictSerializer
+from annotator.api.serializers import MessageSerializer, StrictModelSerializer, StrictSerializer
 from projects.kinds import KIND_CHOICES, KINDS
 from projects.labels import ATTRIBUTE_TYPES
 from projects.models import LabelClass, LabelTemplate, Project
 
 
 class ProjectSerializer(StrictModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     annotation_types = serializers.SerializerMethodField()
     framed = serializers.SerializerMethodField()
     label_count = serializers.IntegerField(read_only=True)
@@ -141,7 +141,7 @@ class LabelTemplateSerializer(StrictModelSerializer):
     labels = serializers.JSONField(
         help_text="Label rows: name, color, maskid, z_order, category, attributes, aliases, keypoints."
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     label_count = serializers.SerializerMethodField()
 
     class Meta:
@@ -198,3 +198,9 @@ class TemplateImportReportSerializer(serializers.Serializer):
     error_count = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.CharField())
     templates = TemplateImportTemplateReportSerializer(many=True)
+
+
+class TemplateImportRefusedSerializer(MessageSerializer):
+    """A refused import: the error body, with the preview's report when the document was read."""
+
+    report = TemplateImportReportSerializer(required=False)

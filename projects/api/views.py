@@ -19,6 +19,7 @@ from projects.api.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
     SaveAsTemplateSerializer,
+    TemplateImportRefusedSerializer,
     TemplateImportReportSerializer,
 )
 from projects.models import LabelClass, LabelTemplate, Project
@@ -149,7 +150,7 @@ class LabelViewSet(
         label_services.delete_label(actor=self.request.user, label=instance)
 
     @extend_schema(request=LabelReorderSerializer, responses=LabelSerializer(many=True))
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])  # a plain list
     def reorder(self, request, project_pk=None):
         """Set the z-order (painting order) from a list of all label ids, bottom to top."""
         serializer = LabelReorderSerializer(data=request.data)
@@ -215,7 +216,7 @@ class LabelTemplateViewSet(
         return response
 
     @extend_schema(request=ApplyTemplateSerializer, responses=LabelSerializer(many=True))
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])  # a plain list
     def apply(self, request, pk=None):
         """Copy the template's labels into a project (merge, or replace the project's labels)."""
         serializer = ApplyTemplateSerializer(data=request.data)
@@ -232,7 +233,7 @@ class LabelTemplateViewSet(
         )
         return Response(LabelSerializer(project.labels.order_by("z_order", "id"), many=True).data)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=TemplateImportReportSerializer)
+    @extend_schema(request=OpenApiTypes.ANY, responses=TemplateImportReportSerializer)  # any JSON: it is reported on
     @action(detail=False, methods=["post"], url_path="import/preview")
     def import_preview(self, request):
         """Validate a template JSON document and report every problem per template and row;
@@ -240,10 +241,10 @@ class LabelTemplateViewSet(
         return Response(template_services.preview_import(request.data, request.organization))
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={201: LabelTemplateSerializer(many=True), 400: TemplateImportReportSerializer},
+        request={"application/json": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}},
+        responses={201: LabelTemplateSerializer(many=True), 400: TemplateImportRefusedSerializer},
     )
-    @action(detail=False, methods=["post"], url_path="import")
+    @action(detail=False, methods=["post"], url_path="import", pagination_class=None, filter_backends=[])
     def import_templates(self, request):
         """Import the templates of a JSON document, all or nothing; a bad document answers 400
         with the same report as the preview."""

@@ -35,9 +35,13 @@ def install_builtin_templates(organization) -> list[LabelTemplate]:
     return created
 
 
+def _of_type(value: Any, kind: type) -> Any:
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
 def _validate_template(data: Any, organization, *, exclude_pk: int | None = None) -> tuple[dict, dict[str, Any]]:
     """Validate one template object. Returns (clean, report) where report lists every error."""
-    report: dict[str, Any] = {"errors": [], "labels": []}
+    report: dict[str, Any] = {"name": None, "valid": False, "errors": [], "labels": []}
     if not isinstance(data, dict):
         report["errors"].append('A template must be an object {"name", "description", "labels"}.')
         return {}, report
@@ -66,14 +70,16 @@ def _validate_template(data: Any, organization, *, exclude_pk: int | None = None
     rows, row_errors = validate_label_rows(labels)
     for index in range(len(labels)):
         row = rows[index] if index < len(rows) else {}
+        # The report echoes what it could read: a value of the wrong type is shown as null
+        # (its error says why), so the report itself always has one shape.
         report["labels"].append(
             {
                 "index": index,
-                "name": row.get("name") if row else None,
-                "color": row.get("color") if row else None,
-                "maskid": row.get("maskid") if row else None,
-                "z_order": row.get("z_order") if row else None,
-                "category": row.get("category") if row else None,
+                "name": _of_type(row.get("name"), str),
+                "color": _of_type(row.get("color"), str),
+                "maskid": _of_type(row.get("maskid"), int),
+                "z_order": _of_type(row.get("z_order"), int),
+                "category": _of_type(row.get("category"), str),
                 "errors": row_errors.get(index, {}),
             }
         )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
+from annotator.api.filters import BooleanFilter, IntegerFilter, StrictFilterSet
 from tasks.models import Task, TaskStatus
 
 
@@ -9,22 +10,22 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(StrictFilterSet):
     """Filters of ``GET /api/v1/tasks`` (also ``/count`` and ``/id-name-map``)."""
 
-    project = django_filters.NumberFilter(field_name="project_id")
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    no_batch = django_filters.BooleanFilter(field_name="batch", lookup_expr="isnull", label="Tasks without a batch")
+    project = IntegerFilter(field_name="project_id")
+    batch = IntegerFilter(field_name="batch_id")
+    no_batch = BooleanFilter(field_name="batch", lookup_expr="isnull", label="Tasks without a batch")
     status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, label="Any of these statuses")
     tags = CharInFilter(method="filter_tags", label="Tasks carrying any of these tags (comma-separated)")
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
-    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull")
-    reviewer = django_filters.NumberFilter(field_name="reviewer_id")
-    annotator = django_filters.NumberFilter(field_name="annotator_id")
+    assignee = IntegerFilter(field_name="assignee_id")
+    unassigned = BooleanFilter(field_name="assignee", lookup_expr="isnull")
+    reviewer = IntegerFilter(field_name="reviewer_id")
+    annotator = IntegerFilter(field_name="annotator_id")
     name = django_filters.CharFilter(field_name="name", lookup_expr="exact")
     name__icontains = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
-    priority = django_filters.NumberFilter()
-    priority__gte = django_filters.NumberFilter(field_name="priority", lookup_expr="gte")
+    priority = IntegerFilter()
+    priority__gte = IntegerFilter(field_name="priority", lookup_expr="gte")
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:

@@ -32,11 +32,11 @@ from email.utils import formatdate
 import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
-from django.urls import Resolver404, resolve
 from rest_framework.test import APIClient
 
 from tests.factories import build
-from tests.routes import NON_ID_KWARGS, Route, object_values, routes_with_ids
+from tests.routes import Route, object_values, routes_with_ids, schema_paths_with_parameters
+from tests.routes import openapi_schema as generate_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -226,27 +226,13 @@ def test_every_route_with_an_object_id_answers_404_to_another_organization(world
 # --- the same from the OpenAPI schema ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def openapi_schema() -> dict:
-    from drf_spectacular.generators import SchemaGenerator
-
-    return SchemaGenerator().get_schema(request=None, public=True)
+    return generate_schema()
 
 
 def schema_targets(schema: dict) -> tuple[list[Target], list[str]]:
     """Every schema path with a path parameter, resolved to the view that answers it."""
-    targets, problems = [], []
-    for path, item in schema["paths"].items():
-        names = re.findall(r"\{(\w+)\}", path)
-        if not names:
-            continue
-        sample = re.sub(r"\{(\w+)\}", lambda m: str(NON_ID_KWARGS.get(m[1], 1)), path)
-        try:
-            match = resolve(sample)
-        except Resolver404:
-            problems.append(f"{path}: in the schema but no route answers it")
-            continue
-        methods = [m for m in METHODS if m in item]
-        targets.append(Target("schema", path, match.func, names, methods))
-    return targets, problems
+    paths, problems = schema_paths_with_parameters(schema)
+    return [Target("schema", p.path, p.callback, p.kwargs, p.methods) for p in paths], problems
 
 
 def test_every_schema_operation_with_a_path_parameter_answers_404_to_another_organization(
@@ -288,9 +274,11 @@ def _model(label: str):
 
 def test_list_filters_naming_another_organizations_ids_show_nothing_of_it(world_a, world_b, openapi_schema):
     """Every GET whose query names an object (``?project=``, ``?task_id=``...) with A's id: B
-    gets an empty answer or a 4xx, and never a byte that names A."""
+    gets the very answer an id that exists nowhere gets (no existence oracle), and never a
+    row or a byte that names A."""
     sweep = Sweep(world_a, world_b)
     checked = 0
+    missing = 2**62
     for path, item in openapi_schema["paths"].items():
         operation = item.get("get")
         if operation is None or "{" in path:
@@ -299,20 +287,34 @@ def test_list_filters_naming_another_organizations_ids_show_nothing_of_it(world_
         named = [p for p in params if p in QUERY_ID_PARAMETERS]
         if not named:
             continue
-        query = "&".join(f"{p}={build(QUERY_ID_PARAMETERS[p](), world_a).pk}" for p in named)
+        ids = {p: build(QUERY_ID_PARAMETERS[p](), world_a).pk for p in named}
+        query = "&".join(f"{p}={value}" for p, value in ids.items())
+        nowhere = "&".join(f"{p}={missing}" for p in ids)
         family = Target("schema", path, None, []).family
         for how in CREDENTIALS_BY_FAMILY[family]:
             response = sweep.request(how, "get", f"{path}?{query}")
+            baseline = sweep.request(how, "get", f"{path}?{nowhere}")
             checked += 1
+            label = f"GET {path}?{query} as B's {how}"
             body = response.content.decode("utf-8", "replace")
             leaked = [marker for marker in sweep.markers if marker in body]
             if response.status_code >= 500 or leaked:
-                sweep.failures.append(f"GET {path}?{query} as B's {how}: {response.status_code}, names A's {leaked}")
+                sweep.failures.append(f"{label}: {response.status_code}, names A's {leaked}")
+            if response.status_code != baseline.status_code:
+                sweep.failures.append(
+                    f"{label}: {response.status_code}, but {baseline.status_code} for ids that exist nowhere"
+                )
+            elif response.get("Content-Type", "").startswith("application/json"):
+                normalized = body
+                for value in ids.values():
+                    normalized = re.sub(rf"\b{value}\b", str(missing), normalized)
+                if normalized != baseline.content.decode("utf-8", "replace"):
+                    sweep.failures.append(f"{label}: answers differently than for ids that exist nowhere")
             if response.status_code == 200 and response.get("Content-Type", "").startswith("application/json"):
                 data = response.json()
                 rows = data.get("results", data.get("collection", data)) if isinstance(data, dict) else data
                 if isinstance(rows, list) and rows:
-                    sweep.failures.append(f"GET {path}?{query} as B's {how}: {len(rows)} row(s) of A")
+                    sweep.failures.append(f"{label}: {len(rows)} row(s) of A")
     assert checked > 20
     assert not sweep.failures, "\n".join(sweep.failures)
 

@@ -148,3 +148,15 @@ def test_attribute_values_are_checked_against_the_schema():
         schema, {"age": 31, "tags": ["c"], "occluded": "yes", "note": "too long", "size": 1}
     )
     assert set(errors) == {"color", "age", "tags", "occluded", "note", "size"}
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("aliases", True), ("aliases", "car"), ("attributes", 5), ("keypoints", "x"), ("keypoints", [1]), ("color", 7)],
+)
+def test_a_label_field_of_the_wrong_type_is_400_never_500(world_a, make_project, field, value):
+    """Found by the schema fuzz: ``aliases: true`` crashed the row builder (500)."""
+    project = make_project(world_a)
+    body = {"name": "bad", "color": "#123456", field: value}
+    response = world_a.client().post(f"/api/v1/projects/{project.pk}/labels", body, format="json")
+    assert response.status_code == 400 and field in response.json()["errors"], response.content

@@ -1,0 +1,65 @@
+"""Strict list filters: a value a filter cannot read is a 400, never silently ignored.
+
+django-filter's defaults forgive: ``?resolved=banana`` or ``?is_default=7`` filter nothing,
+``?priority=1.5`` compares an integer column with a decimal, and a foreign-key filter checks
+the id against every row of the table — so ``?project=<id>`` answered differently for an id
+that exists in another organization (an empty page) and one that exists nowhere ("Select a
+valid choice"), telling anyone which ids other organizations use. Here booleans must be
+``true`` or ``false``, integer columns take integers, and foreign keys are filtered by plain id (an
+id outside your organization simply matches nothing, like one that does not exist). An
+empty value still means "not given".
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db import models
+from django_filters.rest_framework import DjangoFilterBackend
+
+# As the schema says (type boolean): true or false; Python's True/False are taken too.
+TRUE_WORDS = frozenset({"true"})
+FALSE_WORDS = frozenset({"false"})
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise forms.ValidationError(f"Must be true or false, got {value!r}.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+        models.AutoField: {"filter_class": IntegerFilter},
+        models.BigAutoField: {"filter_class": IntegerFilter},
+        models.SmallIntegerField: {"filter_class": IntegerFilter},
+        models.IntegerField: {"filter_class": IntegerFilter},
+        models.BigIntegerField: {"filter_class": IntegerFilter},
+        models.PositiveIntegerField: {"filter_class": IntegerFilter},
+        models.PositiveSmallIntegerField: {"filter_class": IntegerFilter},
+        models.PositiveBigIntegerField: {"filter_class": IntegerFilter},
+        models.ForeignKey: {"filter_class": IntegerFilter},
+        models.OneToOneField: {"filter_class": IntegerFilter},
+    }
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """``filterset_fields`` of every view build a :class:`StrictFilterSet`."""
+
+    filterset_base = StrictFilterSet
