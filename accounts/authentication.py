@@ -58,9 +58,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
             token = header[1].decode("utf-8")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
-        credential = ApiToken.objects.select_related("user", "organization").filter(digest=digest(token)).first()
-        if credential is None:
-            raise exceptions.AuthenticationFailed("Unknown API token.")
+        # get(), not first(): no ORDER BY to compile on every request (the digest is unique).
+        try:
+            credential = ApiToken.objects.select_related("user", "organization").get(digest=digest(token))
+        except ApiToken.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Unknown API token.") from None
         _check_usable(credential, "API token")
         _touch(credential)
         return credential.user, credential

@@ -149,7 +149,20 @@ TEMPLATES = [
 # --- Database ------------------------------------------------------------------------
 _database_url = env("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    # No persistent connections: daphne runs each request in a thread of its own (Django's
+    # ASGI handler), so CONN_MAX_AGE would open a connection per request and leave it open
+    # until garbage-collected (bench/load.py hit "too many clients" with 40 users). PostgreSQL
+    # connections come from a per-process pool instead (DATABASE_POOL_SIZE; 0 = connect per request).
+    # Health checks: the pool tests a connection before handing it out, so one that PostgreSQL
+    # dropped (a restart, a failover) is replaced rather than failing the next job or request.
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=0, conn_health_checks=True)}
+    _pool_size = env_int("DATABASE_POOL_SIZE", 10)
+    if _pool_size > 0 and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, _pool_size),
+            "max_size": _pool_size,
+            "timeout": 30,  # seconds a request waits for a free connection before 503
+        }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -177,6 +190,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "annotator"),
+            # Not a new connection per request thread (annotator/cache.py).
+            "OPTIONS": {"pool_class": "annotator.cache.SharedConnectionPool"},
         }
     }
     CHANNEL_LAYERS = {
@@ -197,6 +212,12 @@ else:
 # "stub://" forces the in-memory stub broker (tests).
 DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL", REDIS_URL)
 DRAMATIQ_NAMESPACE = env("DRAMATIQ_NAMESPACE", "annotator")
+# Redis broker: a worker process silent for this long is dead (killed, machine lost), and the
+# messages it had taken go back on their queues at the next maintenance of each queue, which
+# runs on about DRAMATIQ_MAINTENANCE_CHANCE of every million broker commands (Dramatiq's
+# defaults: 60 s and 1,000).
+DRAMATIQ_HEARTBEAT_TIMEOUT_MS = env_int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 60_000)
+DRAMATIQ_MAINTENANCE_CHANCE = env_int("DRAMATIQ_MAINTENANCE_CHANCE", 1_000)
 # Start worker threads inside the web process (embedded default only, by default).
 DRAMATIQ_IN_PROCESS_WORKER = env_bool(
     "DRAMATIQ_IN_PROCESS_WORKER", default=DRAMATIQ_BROKER_URL is None or DRAMATIQ_BROKER_URL.startswith("stub:")
@@ -344,6 +365,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Product settings ------------------------------------------------------------------
+# A job started this many times without finishing (its worker died each time) is failed.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 8)
 TASK_LOCK_MINUTES = env_int("TASK_LOCK_MINUTES", 30)
 # How often workers sweep expired task locks back into the pool (seconds; 0 = never).
 TASK_LOCK_SWEEP_SECONDS = env_int("TASK_LOCK_SWEEP_SECONDS", 60)
@@ -376,6 +399,9 @@ MEDIA_TIMETABLE_MAX_FRAMES = env_int("MEDIA_TIMETABLE_MAX_FRAMES", 10_000)
 # Playback copies (libx264): preset and quality (CRF; lower is better and bigger).
 MEDIA_PLAYBACK_PRESET = env("MEDIA_PLAYBACK_PRESET", "veryfast")
 MEDIA_PLAYBACK_CRF = env_int("MEDIA_PLAYBACK_CRF", 23)
+# An import or video whose database or storage failed is tried again this long after (ms;
+# doubling, with jitter; three retries, then the job fails naming the cause).
+MEDIA_RETRY_BACKOFF_MS = env_int("MEDIA_RETRY_BACKOFF_MS", 2_000)
 # Workers reading from object storage keep local copies here (LRU, bounded).
 MEDIA_LOCAL_CACHE_DIR = Path(env("MEDIA_LOCAL_CACHE_DIR", str(DATA_DIR / "media-cache")))
 MEDIA_LOCAL_CACHE_BYTES = env_int("MEDIA_LOCAL_CACHE_BYTES", 10 * 1024**3)
@@ -443,6 +469,9 @@ SESSION_COOKIE_AGE = timedelta(days=14).total_seconds().__int__()
 # --- Exports (exports app) ------------------------------------------------------------------
 # Folder where export zips are built before they go to storage (default: the system's temp).
 EXPORT_TEMP_DIR = env("EXPORT_TEMP_DIR")
+# An export whose storage failed is tried again this long after (ms; doubling, with jitter;
+# three retries, then the job fails).
+EXPORTS_RETRY_BACKOFF_MS = env_int("EXPORTS_RETRY_BACKOFF_MS", 15_000)
 # Import caps: one streamed annotation file (COCO JSON), one per-image file (labelme JSON, VOC
 # XML, YOLO txt, mask PNG), an archive's unpacked size and member count.
 EXPORTS_IMPORT_MAX_FILE_BYTES = env_int("EXPORTS_IMPORT_MAX_FILE_BYTES", 512 * 1024**2)

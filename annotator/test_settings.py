@@ -14,6 +14,9 @@ os.environ.setdefault("DRAMATIQ_BROKER_URL", "stub://")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ANNOTATOR_DATA_DIR", tempfile.mkdtemp(prefix="annotator-test-"))
 os.environ.setdefault("DEBUG", "false")
+# The test runner renames the database to the test database after Django is set up; a
+# connection pool opened before that would keep pointing at the original.
+os.environ.setdefault("DATABASE_POOL_SIZE", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"test-{os.getpid()}")
 

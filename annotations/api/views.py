@@ -11,6 +11,7 @@ from annotations import selectors, services
 from annotations.api import serializers as s
 from annotations.geometry import track_frames
 from annotations.models import Annotation, Source
+from annotations.services.revisions import revision_states
 from annotations.shapes import canonical_type
 from annotator.api.pagination import OffsetPagination
 from annotator.api.serializers import MessageSerializer
@@ -34,10 +35,9 @@ class TaskAPIView(TenantAPIView):
     def resolve_objects(self) -> None:
         pk = self.kwargs.get("task_pk")
         task = None
-        if is_valid_id(pk):
-            task = (
-                Task.objects.for_organization(self.request.organization).select_related("project").filter(pk=pk).first()
-            )
+        if is_valid_id(pk):  # unordered: a pk lookup needs no ORDER BY (first() would add one)
+            rows = Task.objects.for_organization(self.request.organization).select_related("project")
+            task = next(iter(rows.filter(pk=pk).order_by()[:1]), None)
         if task is None:
             raise Http404(f"No task with id {pk}.")
         self.task = task
@@ -296,14 +296,14 @@ class HistoryView(TaskAPIView):
         which annotation ids were added, removed or changed (``include_snapshot`` adds the
         whole set of each revision)."""
         query = _valid(s.HistoryQuerySerializer, request.query_params)
-        revisions = selectors.task_history(self.task)
-        serializer = s.RevisionSerializer
-        if query["include_snapshot"]:
-            revisions = revisions.defer(None)
-            serializer = s.RevisionWithSnapshotSerializer
         paginator = OffsetPagination()
-        page = paginator.paginate_queryset(revisions, request, view=self)
-        return paginator.get_paginated_response(serializer(page, many=True).data)
+        page = paginator.paginate_queryset(selectors.task_history(self.task), request, view=self)
+        if not query["include_snapshot"]:
+            return paginator.get_paginated_response(s.RevisionSerializer(page, many=True).data)
+        # The page's snapshots in one walk from a checkpoint, not one rebuild per revision.
+        snapshots = revision_states(self.task, [revision.number for revision in page])
+        data = s.RevisionWithSnapshotSerializer(page, many=True, context={"snapshots": snapshots}).data
+        return paginator.get_paginated_response(data)
 
 
 class RestoreRevisionView(TaskAPIView):

@@ -9,7 +9,7 @@ the first's row lock, then sees a newer revision and gets 409 — nothing is ove
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -145,6 +145,39 @@ def commit_revision(
         snapshot=after if checkpoint else [],
         delta=None if checkpoint else {"upsert": upsert, "removed": removed},
     )
+
+
+def revision_states(task: Task | int, numbers: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The whole annotation set at each of ``numbers`` (those that exist), in two queries: one
+    walk forward from the checkpoint at or before the smallest (a history page's snapshots)."""
+    task_id = task if isinstance(task, int) else task.pk
+    wanted = set(numbers)
+    if not wanted:
+        return {}
+    base = (
+        AnnotationRevision.objects.filter(task_id=task_id, number__lte=min(wanted), is_checkpoint=True)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    if base is None:
+        return {}
+    rows = AnnotationRevision.objects.filter(task_id=task_id, number__gte=base, number__lte=max(wanted))
+    states: dict[int, list[dict[str, Any]]] = {}
+    state: dict[int, dict[str, Any]] = {}
+    for number, is_checkpoint, snapshot, delta in rows.order_by("number").values_list(
+        "number", "is_checkpoint", "snapshot", "delta"
+    ):
+        if is_checkpoint:
+            state = {item["id"]: item for item in snapshot}
+        else:
+            for pk in delta["removed"]:
+                state.pop(pk, None)
+            for item in delta["upsert"]:
+                state[item["id"]] = item
+        if number in wanted:
+            states[number] = sorted(state.values(), key=lambda item: item["id"])
+    return states
 
 
 def revision_state(task: Task | int, number: int) -> list[dict[str, Any]] | None:

@@ -60,14 +60,10 @@ class TaskScopedMixin:
         from tasks.models import Task
 
         task_pk = self.kwargs.get("task_pk")
-        task = (
-            Task.objects.for_organization(self.request.organization)
-            .select_related("project")
-            .filter(pk=task_pk)
-            .first()
-            if is_valid_id(task_pk)
-            else None
-        )
+        task = None
+        if is_valid_id(task_pk):  # unordered: a pk lookup needs no ORDER BY (first() would add one)
+            rows = Task.objects.for_organization(self.request.organization).select_related("project")
+            task = next(iter(rows.filter(pk=task_pk).order_by()[:1]), None)
         if task is None:
             raise Http404(f"No task with id {task_pk}.")
         self.task = task

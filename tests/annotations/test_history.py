@@ -95,6 +95,39 @@ def test_history_query_count_is_constant(desk):
     assert len(many) == len(few)
 
 
+def test_history_with_snapshots_takes_constant_queries_and_rebuilds_each_revision(desk):
+    """The workspace opens every task with ``include_snapshot=true&limit=30``: the page's
+    snapshots come from one walk over the revisions, not one rebuild (3 queries) each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotations.services.revisions import revision_state
+
+    client = desk.client()
+    url = f"{desk.url}/history?include_snapshot=true&limit=30"
+    desk.draft([box()])
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    shapes: list[dict] = []
+    for i in range(1, 45):  # a growing set past two checkpoints, with a deletion now and then
+        if i % 7 == 3 and len(shapes) > 3:
+            shapes.pop(1)
+        response = desk.draft([*shapes, box(x=i)], revision=i)
+        assert response.status_code == 200, response.json()
+        keys = ("id", "type", "class_name", "geometry", "frame_index")
+        shapes = [{k: a[k] for k in keys} for a in response.json()["annotations"]]
+    assert AnnotationRevision.objects.filter(task=desk.task, is_checkpoint=False).count() > 30
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).json()
+    assert len(many) == len(few)
+    assert [r["revision"] for r in page["results"]] == list(range(45, 15, -1))
+    for row in page["results"]:
+        assert row["snapshot"] == revision_state(desk.task, row["revision"]), row["revision"]
+    second = client.get(url + "&offset=30").json()["results"]
+    assert [r["revision"] for r in second] == list(range(15, 0, -1))
+    assert all(r["snapshot"] == revision_state(desk.task, r["revision"]) for r in second)
+
+
 def test_revisions_between_checkpoints_store_only_changes_and_rebuild_exactly(desk):
     """Autosaves of a growing set: only every CHECKPOINT_EVERY-th revision stores the whole
     set, yet every revision rebuilds (and restores) exactly."""
