@@ -59,7 +59,12 @@ def setup_broker() -> dramatiq.Broker:
         if url and not url.startswith("stub:"):
             from dramatiq.brokers.redis import RedisBroker
 
-            broker: dramatiq.Broker = RedisBroker(url=url, namespace=settings.DRAMATIQ_NAMESPACE)
+            broker: dramatiq.Broker = RedisBroker(
+                url=url,
+                namespace=settings.DRAMATIQ_NAMESPACE,
+                heartbeat_timeout=settings.DRAMATIQ_HEARTBEAT_TIMEOUT_MS,
+                maintenance_chance=settings.DRAMATIQ_MAINTENANCE_CHANCE,
+            )
         else:
             broker = StubBroker()
             broker.emit_after("process_boot")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,9 +134,31 @@ class _CountingWriter:
         return len(data)
 
 
+# Longer than any export may run (the actor's time limit is 6 hours): a temporary archive
+# older than this belongs to a worker that was killed (SIGKILL allows no clean-up).
+STALE_ARCHIVE_SECONDS = 12 * 3600
+
+
+def purge_stale_archives(folder: str | None = None, *, older_than: float = STALE_ARCHIVE_SECONDS) -> int:
+    """Delete the temporary archives killed workers left in ``folder``; returns how many."""
+    root = Path(folder or tempfile.gettempdir())
+    cutoff = time.time() - older_than
+    removed = 0
+    for path in root.glob("export-*.zip"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another worker purged it first
+            continue
+    return removed
+
+
 def temporary_archive() -> tempfile._TemporaryFileWrapper:
-    """A named temporary file for a zip being built (deleted when closed)."""
+    """A named temporary file for a zip being built (deleted when closed). Leftovers of
+    killed workers, older than any export may run, are purged first."""
     folder = getattr(settings, "EXPORT_TEMP_DIR", None) or None
+    purge_stale_archives(folder)
     return tempfile.NamedTemporaryFile(prefix="export-", suffix=".zip", dir=folder)
 
 

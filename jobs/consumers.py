@@ -10,23 +10,58 @@ Project groups carry job progress of the project and task events (``{"type": "ta
 
 Membership is checked again while events flow (at most every ``RECHECK_SECONDS``): a user
 removed from an organization stops receiving its events and is told so.
+
+Close codes: 4401 not signed in; 4503 the channel layer (Redis) is unreachable, try again
+later (browsers back off, see static/portal/js/events.js) — logged as a one-line warning
+rather than a 1011 with a traceback per connection attempt. (1013, the standard "try again
+later", is one daphne's websocket library refuses to send.)
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobs.events import SUBSCRIPTIONS
 
+logger = logging.getLogger(__name__)
+
 MAX_SUBSCRIPTIONS = 200
 RECHECK_SECONDS = 30.0
+UNAVAILABLE = 4503  # as 4401 mirrors HTTP 401
+CHANNEL_LAYER_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
+    accepted = closed = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except CHANNEL_LAYER_DOWN as exc:
+            logger.warning(
+                "/ws/events/: channel layer unreachable (%s: %s); closing with 4503", type(exc).__name__, exc
+            )
+            if self.closed:
+                return
+            if not self.accepted:
+                await self.accept()  # a close before the accept would reach the browser as 1006
+            await self.close(code=UNAVAILABLE)
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
+    async def close(self, code=None, reason=None):
+        await super().close(code, reason)
+        self.closed = True
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:

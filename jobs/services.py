@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,10 +51,23 @@ def create_job(
 
 
 def start_job(job_id: int) -> Job | None:
-    """Mark a job running (counting the attempt). None if it is already finished (a retry)."""
+    """Mark a job running (counting the attempt). None if it is already finished (a retry).
+
+    Dramatiq counts retries only when an actor raises; a message whose worker dies each time
+    (the OOM killer on a huge file) would be redelivered forever. So a job is given up —
+    failed, saying why — when it would start a ``JOB_MAX_ATTEMPTS``-th + 1 time."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
         if job.status in FINISHED:
+            return None
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            error = (
+                f"Given up after {job.attempts} attempts that never finished: the worker running it stopped "
+                "each time (out of memory, or killed). Check the workers' logs and memory, then start it again."
+            )
+            job.errors = [*job.errors, error]
+            job.save(update_fields=["errors"])
+            finish_job(job, status=JobStatus.FAILED, message=error)
             return None
         job.status = JobStatus.RUNNING
         job.attempts += 1

@@ -214,6 +214,15 @@ def is_s3() -> bool:
     return hasattr(default_storage, "bucket_name")
 
 
+def is_storage_error(exc: BaseException) -> bool:
+    """Object storage unreachable, timing out, throttling or refusing (or the network under
+    it): the work may well succeed when tried again later. A missing file is not one (the
+    storage answers FileNotFoundError for it, on S3 too)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, (BotoCoreError, ClientError, ConnectionError, TimeoutError))
+
+
 def safe_content_type(content_type: str) -> tuple[str, bool]:
     """(content type to send, inline?) for a stored file: only known media types inline."""
     if content_type in INLINE_TYPES:

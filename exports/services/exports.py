@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -20,15 +21,29 @@ from exports.models import Export
 from exports.scope import describe_scope, normalize_scope, split_names
 from exports.selectors import count_frames, export_labels, frames_in_scope, iter_export_frames
 from exports.writers import ArchiveWriter, ZipArchiveWriter, store_archive, temporary_archive
-from jobs.models import JobStatus
+from jobs.models import Job, JobStatus
 from jobs.services import create_job, fail_job, finish_job, is_cancel_requested, report_progress, start_job
+from media.storage import is_storage_error
 from projects.models import Project
 
 DOWNLOAD_SALT = "exports.download"
 
+logger = logging.getLogger(__name__)
+
 
 class ExportCancelled(Exception):
     pass
+
+
+# The project (and with it the export's row) was deleted before the export was stored.
+PROJECT_DELETED = "The project was deleted before this export finished; nothing was kept."
+
+
+def _fail_job_of_deleted_export(export_id: int) -> None:
+    """The export row went with its project before the job ran: end the job, which stays."""
+    job = Job.objects.filter(kind="export", params__export_id=export_id).first()
+    if job is not None and not job.is_finished:
+        fail_job(job, PROJECT_DELETED)
 
 
 def check_scope_objects(project: Project, scope: dict) -> None:
@@ -153,12 +168,30 @@ def write_export(
     return ctx
 
 
-def run_export(export_id: int, *, on_progress: Callable[[int, int], None] | None = None) -> Export | None:
+def _empty_folder(folder: str) -> None:
+    """Delete the files directly in ``folder`` of the default storage (none: nothing to do)."""
+    try:
+        _, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+
+
+def run_export(
+    export_id: int, *, on_progress: Callable[[int, int], None] | None = None, storage_retries: int = 0
+) -> Export | None:
     """Run an export's job: stream the archive to a temporary file, then to storage.
 
     Idempotent: a finished job is not run again; a retried one starts from scratch.
+    ``storage_retries``: how many later attempts a storage failure leaves to the caller (the
+    actor's retries): until they are spent the job stays running and the error is raised
+    for the retry; then, or for any other error, the job fails.
     """
-    export = Export.objects.select_related("project", "job").get(pk=export_id)
+    export = Export.objects.select_related("project", "job").filter(pk=export_id).first()
+    if export is None:
+        _fail_job_of_deleted_export(export_id)
+        return None
     job = start_job(export.job_id) if export.job_id else None
     if job is None:
         return None
@@ -191,13 +224,28 @@ def run_export(export_id: int, *, on_progress: Callable[[int, int], None] | None
                     on_frame=on_frame,
                 )
             temp.flush()
-            if export.file_path:  # a retry: replace the earlier attempt's file
-                default_storage.delete(export.file_path)
-            stored, size = store_archive(temp.name, f"{project.storage_prefix}/exports/{export.pk}/{ctx.archive_name}")
+            folder = f"{project.storage_prefix}/exports/{export.pk}"
+            # A retry replaces whatever an earlier attempt stored, recorded or not (a worker
+            # killed between storing the archive and saving the row leaves an unrecorded one).
+            _empty_folder(folder)
+            stored, size = store_archive(temp.name, f"{folder}/{ctx.archive_name}")
     except ExportCancelled:
         finish_job(job, status=JobStatus.CANCELLED, message="Export cancelled.")
         return export
     except Exception as exc:
+        if is_storage_error(exc):  # a retry that finds the export deleted says so (above)
+            problem = f"storage unavailable ({type(exc).__name__}: {exc})"
+            attempts = f"{job.attempts} attempt{'s' if job.attempts != 1 else ''}"
+            if job.attempts <= storage_retries:
+                logger.warning("export %s: %s; retrying after attempt %s", export.pk, problem, job.attempts)
+                report_progress(job, message=f"Retrying: {problem}", error=f"Attempt {job.attempts}: {problem}")
+            else:
+                fail_job(job, f"Export failed after {attempts}: {problem}. Export again once storage is back.")
+            raise
+        if not Export.objects.filter(pk=export.pk).exists():  # its files went with the project
+            _empty_folder(f"{project.storage_prefix}/exports/{export.pk}")
+            fail_job(job, PROJECT_DELETED)
+            return None
         fail_job(job, f"Export failed: {exc}")
         raise
     export.file_path = stored
@@ -207,17 +255,25 @@ def run_export(export_id: int, *, on_progress: Callable[[int, int], None] | None
     export.frame_count = ctx.frames_written
     export.annotation_count = ctx.annotation_count
     export.finished_at = timezone.now()
-    export.save(
-        update_fields=[
-            "file_path",
-            "file_name",
-            "size_bytes",
-            "file_count",
-            "frame_count",
-            "annotation_count",
-            "finished_at",
-        ]
-    )
+    with transaction.atomic():
+        # The row lock holds a deletion of the project back until the row is saved (its purge
+        # then removes the archive with the rest); a deletion that came first leaves the
+        # archive to no one, so it goes now.
+        if not Export.objects.select_for_update().filter(pk=export.pk).exists():
+            default_storage.delete(stored)
+            fail_job(job, PROJECT_DELETED)
+            return None
+        export.save(
+            update_fields=[
+                "file_path",
+                "file_name",
+                "size_bytes",
+                "file_count",
+                "frame_count",
+                "annotation_count",
+                "finished_at",
+            ]
+        )
     skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(ctx.skipped.items()))
     finish_job(
         job,

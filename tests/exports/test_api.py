@@ -86,6 +86,30 @@ def test_a_retried_export_job_is_a_no_op(studio):
     assert export.file_path == path and export.job.attempts == 1
 
 
+def test_a_redelivered_export_replaces_an_archive_its_killed_attempt_stored_but_never_recorded(studio):
+    """A worker killed after storing the archive, before saving the row: the redelivered
+    message's attempt leaves exactly one archive, the one the row names."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from jobs.services import start_job
+
+    client = studio.world.client(Role.OWNER)
+    export = Export.objects.get(pk=start(client, studio.project).json()["id"])
+    folder = f"{studio.project.storage_prefix}/exports/{export.pk}"
+    start_job(export.job_id)  # the killed attempt: started, stored, never recorded
+    leftover = default_storage.save(f"{folder}/{studio.project.name}-coco.zip", ContentFile(b"half of a zip"))
+
+    run_export_job.fn(export.pk)
+    export.refresh_from_db()
+    assert export.is_ready and export.job.attempts == 2
+    _, files = default_storage.listdir(folder)
+    assert [f"{folder}/{name}" for name in files] == [export.file_path]
+    assert not default_storage.exists(leftover) or leftover == export.file_path
+    with default_storage.open(export.file_path, "rb") as archive:
+        assert zipfile.ZipFile(archive).testzip() is None
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [(Role.OWNER, True), (Role.ADMIN, True), (Role.MANAGER, True), (Role.REVIEWER, False), (Role.ANNOTATOR, False)],
@@ -199,3 +223,27 @@ def test_the_export_actor_runs_on_the_exports_queue(studio, stub_worker):
     stub_worker.join("exports")
     export = Export.objects.get(pk=response.json()["id"])
     assert export.status == "succeeded" and export.file_name == "Street_scenes_yolo.zip"
+
+
+def test_temporary_archives_left_by_killed_workers_are_purged_when_the_next_export_starts(studio, tmp_path, settings):
+    import os
+    import time
+
+    from exports.writers import STALE_ARCHIVE_SECONDS
+
+    temp = tmp_path / "export-temp"
+    temp.mkdir()
+    settings.EXPORT_TEMP_DIR = str(temp)
+    stale = temp / "export-killed.zip"
+    stale.write_bytes(b"half of a zip")
+    old = time.time() - STALE_ARCHIVE_SECONDS - 60
+    os.utime(stale, (old, old))
+    recent = temp / "export-running-elsewhere.zip"  # another worker's export in progress
+    recent.write_bytes(b"being written")
+    unrelated = temp / "notes.zip"
+    unrelated.write_bytes(b"not ours")
+    os.utime(unrelated, (old, old))
+
+    export = run(start(studio.world.client(Role.OWNER), studio.project))
+    assert export.is_ready
+    assert sorted(p.name for p in temp.iterdir()) == ["export-running-elsewhere.zip", "notes.zip"]

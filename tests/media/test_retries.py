@@ -106,3 +106,91 @@ def test_the_last_attempt_fails_the_job_with_the_reason(world_a, make_project, m
     assert job.status == "failed" and "ConnectionError: down" in job.errors[-1]
     assert not Task.objects.filter(project=project).exists()
     assert default_storage.exists(ImportFile.objects.get(job=job).stored_path)  # nothing was half-decided
+
+
+def test_an_object_storage_outage_is_retried_and_never_refuses_a_file(world_a, make_project, monkeypatch):
+    """botocore's errors (endpoint unreachable, 503 SlowDown) are not Python's ConnectionError:
+    checking or preparing a file that meets one stops the attempt instead of refusing the file."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from media.services import ingest
+
+    project = make_project(world_a, "image")
+    pairs = [(f"{n}.png", synthetic.image_bytes(16, 16, seed=n)) for n in range(3)]
+    job = start_import(actor=world_a.owner, project=project, files=files_of(pairs), source=Source.UPLOAD)
+    slow_down = ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "HeadObject")
+    unreachable = EndpointConnectionError(endpoint_url="http://s3.invalid")
+    real_local_file, real_prepare = ingest.local_file, prepare.prepare_images
+
+    def outage(error):
+        def fail(*args, **kwargs):
+            raise error
+
+        return fail
+
+    monkeypatch.setattr(ingest, "local_file", outage(slow_down))  # while files are checked
+    with pytest.raises(ClientError):
+        run_import.fn(job.pk)
+    monkeypatch.setattr(ingest, "local_file", real_local_file)
+    calls = {"n": 0}
+
+    def prepare_then_fail(*args, **kwargs):  # while the second file is prepared, after its thumbnail
+        calls["n"] += 1
+        prepared = real_prepare(*args, **kwargs)
+        if calls["n"] == 2:
+            raise unreachable
+        return prepared
+
+    monkeypatch.setattr(prepare, "prepare_images", prepare_then_fail)
+    with pytest.raises(EndpointConnectionError):
+        run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "running" and job.attempts == 2
+    assert set(ImportFile.objects.filter(job=job).values_list("outcome", flat=True)) == {"accepted", "pending"}
+    assert job.errors == [
+        "Attempt 1: storage unavailable (ClientError: An error occurred (SlowDown) when calling the HeadObject "
+        "operation: Unknown)",
+        "Attempt 2: storage unavailable (EndpointConnectionError: Could not connect to the endpoint URL: "
+        '"http://s3.invalid")',
+    ]
+    assert job.message.startswith("Retrying: storage unavailable (EndpointConnectionError")
+    # The unsaved group's thumbnail was deleted: only the accepted file's is stored.
+    assert len(_listing(f"{project.storage_prefix}/thumbnails")) == 1
+
+    monkeypatch.setattr(prepare, "prepare_images", real_prepare)
+    run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 3 and job.result["accepted"] == 3
+    assert Task.objects.filter(project=project).count() == Asset.objects.filter(project=project).count() == 3
+    assert len(_listing(f"{project.storage_prefix}/thumbnails")) == 3
+
+
+def test_storage_down_on_the_last_attempt_fails_the_job_naming_storage(world_a, make_project, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    from media.services import ingest
+
+    project = make_project(world_a, "image")
+    job = start_import(
+        actor=world_a.owner,
+        project=project,
+        files=files_of([("a.png", synthetic.image_bytes(8, 8))]),
+        source=Source.UPLOAD,
+    )
+
+    def unreachable(*args, **kwargs):
+        raise EndpointConnectionError(endpoint_url="http://s3.invalid")
+
+    monkeypatch.setattr(ingest, "local_file", unreachable)
+    for _ in range(MAX_RETRIES):
+        with pytest.raises(EndpointConnectionError):
+            run_import.fn(job.pk)
+    run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.attempts == MAX_RETRIES + 1
+    assert job.message.startswith("Import failed after 4 attempts: storage unavailable (EndpointConnectionError"), (
+        job.message
+    )
+    assert len(job.errors) == 4 and all("storage unavailable" in error for error in job.errors)
+    assert ImportFile.objects.get(job=job).outcome == "pending"  # not refused for an outage
+    assert not Task.objects.filter(project=project).exists()

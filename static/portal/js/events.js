@@ -1,26 +1,51 @@
 // Live events over /ws/events/ (Channels, session-authenticated): subscribe to a project or a
 // job and get its messages. Reconnects with a back-off and subscribes again.
+//
+// While Redis is down the server accepts a connection and closes it at once (4503, try again
+// later): an open alone proves nothing, so the back-off starts over only once a connection has
+// received a message or stayed open STABLE_AFTER_MS; until then each reconnect waits twice as
+// long, up to RETRY_MAX_MS, with jitter so that many browsers do not come back in step.
+
+export const RETRY_FIRST_MS = 500;
+export const RETRY_MAX_MS = 30000;
+export const STABLE_AFTER_MS = 5000;
+
+/** Milliseconds before reconnect number `failures` (1, 2, ...) since the last healthy
+ * connection: 500 ms doubling up to 30 s, the upper half of it random. */
+export function reconnectDelay(failures, random = Math.random) {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
 
 const listeners = new Set();
 const subscriptions = new Set();
 let socket = null;
-let retry = 500;
+let failures = 0; // connections closed since the last healthy one
+let stableTimer = null;
+let reconnectTimer = null;
 
 function send(message) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
+function healthy() {
+  failures = 0;
+  clearTimeout(stableTimer);
+}
+
 function connect() {
+  reconnectTimer = null;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
   socket.addEventListener("open", () => {
-    retry = 500;
+    stableTimer = setTimeout(healthy, STABLE_AFTER_MS);
     for (const key of subscriptions) {
       const [kind, id] = key.split(":");
       send({ action: "subscribe", [kind]: Number(id) });
     }
   });
   socket.addEventListener("message", (event) => {
+    healthy();
     let data;
     try {
       data = JSON.parse(event.data);
@@ -30,10 +55,11 @@ function connect() {
     for (const listener of listeners) listener(data);
   });
   socket.addEventListener("close", () => {
+    clearTimeout(stableTimer);
     socket = null;
     if (subscriptions.size === 0) return;
-    setTimeout(connect, retry);
-    retry = Math.min(retry * 2, 15000);
+    failures += 1;
+    reconnectTimer = setTimeout(connect, reconnectDelay(failures));
   });
 }
 
@@ -42,7 +68,7 @@ export function subscribe(kind, id) {
   const key = `${kind}:${id}`;
   if (!subscriptions.has(key)) {
     subscriptions.add(key);
-    if (!socket) connect();
+    if (!socket && !reconnectTimer) connect(); // else the pending reconnect subscribes it
     else send({ action: "subscribe", [kind]: Number(id) });
   }
   return () => {
