@@ -61,6 +61,9 @@ def unpack_upload(path: Path, name: str, target: Path) -> Path:
 
 def _check(count: int, size: int, max_bytes: int, max_members: int) -> None:
     if count > max_members:
-        raise ArchiveRefused(f"the archive has {count} members; at most {max_members}")
+        raise ArchiveRefused(f"the archive has {count:,} members; at most {max_members:,}")
     if size > max_bytes:
-        raise ArchiveRefused(f"the archive unpacks to {size / 1024**3:.1f} GB; at most {max_bytes / 1024**3:.1f} GB")
+        raise ArchiveRefused(
+            f"the archive unpacks to {size:,} bytes; at most {max_bytes:,} bytes "
+            "(EXPORTS_IMPORT_MAX_EXTRACTED_BYTES): a zip bomb, or split the import"
+        )

@@ -9,6 +9,7 @@ person uploads them separately. macOS/Windows metadata files are skipped silentl
 
 from __future__ import annotations
 
+import re
 import stat
 import tarfile
 import tempfile
@@ -50,6 +51,18 @@ class Member:
     stored_path: str = ""
     code: str = ""
     reason: str = ""
+
+
+def unsafe_path_reason(name: str) -> str:
+    """Why a member name is refused (``safe_relative_path`` said None), in a person's words."""
+    cleaned = name.replace("\\", "/")
+    if cleaned.startswith("/") or re.match(r"^[A-Za-z]:", cleaned):
+        return "an absolute path in the archive: members must be relative to the archive's root"
+    if ".." in PurePosixPath(cleaned).parts:
+        return "a path with '..' in the archive: it would land outside the import's folder"
+    if not cleaned.strip("/.") or "\x00" in cleaned:
+        return "an empty or invalid path in the archive"
+    return "a path in the archive that is too long or too deep (over 400 characters or 32 folders)"
 
 
 def _is_junk(name: str) -> bool:
@@ -98,7 +111,12 @@ def _store_member(
         tmp.seek(0)
         head = tmp.read(HEAD_BYTES)
         if sniff(head).kind == "archive":
-            return Member(name, size, code="nested_archive", reason="archives inside archives are not expanded")
+            return Member(
+                name,
+                size,
+                code="nested_archive",
+                reason="archives inside archives are not expanded: upload it on its own",
+            )
         return Member(name, size, stored_path=store(name, Path(tmp.name)))
 
 
@@ -123,7 +141,9 @@ def _zip_members(path: Path, limits: Limits, store: Callable[[str, Path], str]) 
             name = safe_relative_path(info.filename)
             mode = info.external_attr >> 16
             if name is None:
-                yield Member(info.filename[:500], info.file_size, code="unsafe_path", reason="unsafe path in archive")
+                yield Member(
+                    info.filename[:500], info.file_size, code="unsafe_path", reason=unsafe_path_reason(info.filename)
+                )
             elif stat.S_ISLNK(mode):
                 yield Member(name, info.file_size, code="link_in_archive", reason="links are not imported")
             elif info.flag_bits & 0x1:
@@ -171,7 +191,7 @@ def _tar_members(path: Path, limits: Limits, store: Callable[[str, Path], str]) 
                     raise ArchiveError(f"the archive has more than {limits.max_members} files")
                 name = safe_relative_path(info.name)
                 if name is None:
-                    yield Member(info.name[:500], info.size, code="unsafe_path", reason="unsafe path in archive")
+                    yield Member(info.name[:500], info.size, code="unsafe_path", reason=unsafe_path_reason(info.name))
                 elif info.issym() or info.islnk():
                     yield Member(name, info.size, code="link_in_archive", reason="links are not imported")
                 elif not info.isreg():

@@ -85,7 +85,30 @@ DEFER_SIZE = "4 MB"
 
 
 class DicomError(Exception):
-    """The file is not DICOM we can use (message says why)."""
+    """The file is not DICOM we can use (message says why); ``code`` names the reason."""
+
+    def __init__(self, message: str, code: str = "undecodable"):
+        super().__init__(message)
+        self.code = code
+
+
+def transfer_syntax_refusal(uid: str) -> str | None:
+    """Why pixel data in this transfer syntax cannot be decoded here (None when it can)."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
+
+    transfer_syntax = UID(uid or "1.2.840.10008.1.2")  # absent: implicit VR little endian (PS3.5 A.1)
+    try:
+        decoder = get_decoder(transfer_syntax)
+    except NotImplementedError:
+        decoder = None
+    if decoder is not None and decoder.is_available:
+        return None
+    name = transfer_syntax.name if transfer_syntax.name != str(transfer_syntax) else "unknown"
+    return (
+        f"the DICOM transfer syntax {name} ({transfer_syntax}) is not supported: send uncompressed, JPEG, "
+        "JPEG-LS, JPEG 2000 or RLE pixel data"
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +219,9 @@ def read_header(path: Path | str) -> DicomHeader:
     rows, columns = _int_or_none(ds.get("Rows")) or 0, _int_or_none(ds.get("Columns")) or 0
     if not rows or not columns:
         raise DicomError("the DICOM file has no picture size (Rows/Columns)")
+    refusal = transfer_syntax_refusal(str(getattr(ds.file_meta, "TransferSyntaxUID", "") or ""))
+    if refusal:
+        raise DicomError(refusal, code="unsupported_type")
     return DicomHeader(
         sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
         series_instance_uid=str(ds.get("SeriesInstanceUID", "")),

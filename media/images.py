@@ -4,6 +4,7 @@ RGB pictures, thumbnails and the JPEG/PNG encodings served to clients."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,19 @@ class ImageProbe:
     picture: Image.Image  # decoded and oriented (any mode; see to_rgb_array)
 
 
-def _open(source: Path | str | bytes) -> Image.Image:
+def _bomb_refusal(exc: Exception, max_pixels: int | None) -> ImageError:
+    """Pillow refuses at open an image declaring more than twice its own limit; say it in our terms."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    if found is None:
+        return ImageError(str(exc), code="too_many_pixels")
+    limit = max_pixels if max_pixels is not None else Image.MAX_IMAGE_PIXELS
+    return ImageError(
+        f"the image declares {int(found.group(1)):,} pixels, over the limit of {limit:,} (a decompression bomb?)",
+        code="too_many_pixels",
+    )
+
+
+def _open(source: Path | str | bytes, max_pixels: int | None = None) -> Image.Image:
     handle = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with warnings.catch_warnings():
@@ -43,7 +56,7 @@ def _open(source: Path | str | bytes) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read") from None
     except Image.DecompressionBombError as exc:
-        raise ImageError(str(exc), code="too_many_pixels") from None
+        raise _bomb_refusal(exc, max_pixels) from None
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -64,7 +77,7 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
 
 def probe_image(source: Path | str | bytes, *, max_pixels: int) -> ImageProbe:
     """Check and fully decode an image; the picture comes back EXIF-oriented as RGB."""
-    image = _open(source)
+    image = _open(source, max_pixels)
     if image.format not in SUPPORTED_FORMATS:
         raise ImageError(f"image format {image.format} is not supported", code="unsupported_type")
     width, height = image.size
@@ -83,7 +96,7 @@ def probe_image(source: Path | str | bytes, *, max_pixels: int) -> ImageProbe:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"the image data is damaged ({exc})") from None
     except Image.DecompressionBombError as exc:
-        raise ImageError(str(exc), code="too_many_pixels") from None
+        raise _bomb_refusal(exc, max_pixels) from None
     return ImageProbe(
         format=fmt.lower(),
         mode=mode,

@@ -24,6 +24,8 @@ class Sniffed:
 
 
 UNKNOWN = Sniffed("unknown", "unknown", "application/octet-stream")
+# Text in another encoding than UTF-8 (Latin-1, Windows-1252...): refused as not UTF-8.
+NOT_UTF8_TEXT = Sniffed("unknown", "text that is not UTF-8", "application/octet-stream")
 
 _MP4_IMAGE_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
 _QUICKTIME_BRANDS = {b"qt  "}
@@ -56,12 +58,18 @@ def _text(head: bytes) -> Sniffed | None:
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the end of the sample is still text.
         if exc.start < len(head) - 3:
-            return None
+            return NOT_UTF8_TEXT if _is_legacy_text(head) else None
         text = head[: exc.start].decode("utf-8")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
     if text and controls > len(text) // 100:
         return None
     return Sniffed("text", "utf-8", "text/plain")
+
+
+def _is_legacy_text(head: bytes) -> bool:
+    """Printable in a single-byte encoding (Latin-1 / Windows-1252): text, but not UTF-8."""
+    controls = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f\v")
+    return controls <= len(head) // 100
 
 
 def sniff(head: bytes) -> Sniffed:

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 echo "==> lint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+./scripts/audit.sh  # warns, never fails, when no vulnerability service is reachable (docs/operations.md)
 echo "==> migrations are up to date"
 DJANGO_SETTINGS_MODULE=annotator.test_settings .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 echo "==> tests"

@@ -72,6 +72,14 @@ class CocoImporter(Importer):
                     )
                     return
                 db.execute("CREATE INDEX anns_image ON anns (image_id, n)")
+                if not db.execute("SELECT COUNT(*) FROM images").fetchone()[0]:
+                    yield ParsedFile(
+                        rel,
+                        rel,
+                        refused='the file lists no images: COCO needs "images": [{"id", "file_name", "width", '
+                        '"height"}, ...] (a list of objects) with "annotations" naming them by image_id',
+                    )
+                    return
                 images = db.execute("SELECT id, file_name, width, height FROM images ORDER BY rowid")
                 for image_id, file_name, width, height in images:
                     parsed = ParsedFile(rel, file_name, width=width, height=height)

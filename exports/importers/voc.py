@@ -72,6 +72,10 @@ class VocImporter(Importer):
                 yield parsed
                 continue
             if root_elem.tag != "annotation":
+                parsed.refused = (
+                    f"not a Pascal VOC annotation: the XML's root is <{root_elem.tag[:40]}>, not <annotation>"
+                )
+                yield parsed
                 continue
             filename = (root_elem.findtext("filename") or "").strip()
             parsed.image_name = filename or path.stem

@@ -357,6 +357,7 @@ def import_folder(
     job=None,
     report: ImportReport | None = None,
     on_file: Callable[[dict], None] | None = None,
+    source_name: str = "",
 ) -> ImportReport:
     """Import every annotation file under ``root``: the core of jobs and ``manage.py import``."""
     report = report or ImportReport()
@@ -365,7 +366,9 @@ def import_folder(
     matcher = FrameMatcher(project)
     mapper = ClassMapper(project, options, actor, report)
     already = set(report.written)
+    found = False
     for parsed in importer.parse(root):
+        found = True
         if parsed.name in already and not parsed.refused:
             continue
         entry = import_file(parsed, matcher, mapper, options, actor=actor, job=job)
@@ -374,6 +377,16 @@ def import_folder(
             report.written.append(parsed.name)
         if on_file is not None:
             on_file(entry)
+    if not found:  # an upload with nothing this format reads must not look like a success
+        report.add(
+            {
+                "file": source_name or root.name,
+                "image": "",
+                "status": "refused",
+                "reason": f"no {importer.title} annotation file found in it (expected: {importer.description})",
+                "shapes": [],
+            }
+        )
     return report
 
 
@@ -418,6 +431,7 @@ def run_import(import_id: int) -> Import | None:
                 job=job,
                 report=report,
                 on_file=on_file,
+                source_name=record.upload_name,
             )
     except Exception as exc:
         record.report = report.as_dict()

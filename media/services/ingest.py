@@ -35,8 +35,8 @@ from media.selectors import import_counts
 from media.services import prepare
 from media.services.prepare import Candidate, PreparedTask, Refusal
 from media.services.tasks import create_media_task, publish_task_created
-from media.sniff import HEAD_BYTES, sniff
-from media.storage import delete_quietly, local_file, put_file, sha256_of_file
+from media.sniff import HEAD_BYTES, NOT_UTF8_TEXT, sniff
+from media.storage import delete_quietly, is_storage_error, local_file, put_file, sha256_of_file
 from projects.kinds import MediaKind
 from projects.models import Project
 
@@ -45,8 +45,25 @@ logger = logging.getLogger(__name__)
 VIDEO_JOB_KIND = "media.video"
 FRAME_BATCH = 2000
 MAX_JOB_ERRORS = 1000  # per-file reasons stay complete in ImportFile rows
-# Errors that say the platform is unwell (not the file): the import is retried.
-INFRASTRUCTURE_ERRORS = (DatabaseError, ConnectionError, TimeoutError)
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """The platform is unwell, not the file (database, object storage, the network): the
+    import is retried rather than the file refused."""
+    return isinstance(exc, (DatabaseError, ConnectionError, TimeoutError)) or is_storage_error(exc)
+
+
+def delete_written(paths: list[str]) -> None:
+    """Best-effort removal of files written for work that will not be saved; storage that is
+    down cannot delete them either (a retry writes them again under the same names)."""
+    for path in paths:
+        try:
+            delete_quietly(path)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.warning("could not delete %s (storage unavailable): %s", path, exc)
+
 
 # What each project media kind takes (by content), and how to say it.
 ACCEPTED_KINDS = {
@@ -58,6 +75,10 @@ ACCEPTED_KINDS = {
     MediaKind.TEXT: "text",
 }
 KIND_WORDS = {"image": "images", "video": "videos", "dicom": "DICOM files", "text": "UTF-8 text files"}
+
+
+def _with_article(words: str) -> str:
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -152,7 +173,7 @@ class ImportRun:
                     try:
                         header = dicom.read_header(path)
                     except dicom.DicomError as exc:
-                        self.decide(item, ImportOutcome.REFUSED, "undecodable", str(exc))
+                        self.decide(item, ImportOutcome.REFUSED, exc.code, str(exc))
                         return None
         except FileNotFoundError:
             self.decide(item, ImportOutcome.REFUSED, "missing", "the file is no longer in storage")
@@ -162,13 +183,15 @@ class ImportRun:
 
     def kind_refusal(self, sniffed) -> tuple[str, str]:
         wanted = KIND_WORDS[self.accepts]
+        project = _with_article(f"{self.project.kind_info.title} project")
+        if sniffed == NOT_UTF8_TEXT and self.accepts == "text":
+            return "not_utf8", "the text is not UTF-8 (Latin-1 or another legacy encoding?): save it as UTF-8"
         if sniffed.kind == "unknown":
             what = "an empty file" if sniffed.format == "empty" else f"not a supported file ({sniffed.format})"
             return "unsupported_type", f"{what}; this {self.project.kind_info.title} project takes {wanted}"
         return (
             "wrong_kind",
-            f"a {sniffed.kind} file ({sniffed.format}) cannot go into a {self.project.kind_info.title} project; "
-            f"it takes {wanted}",
+            f"{_with_article(sniffed.kind)} file ({sniffed.format}) cannot go into {project}; it takes {wanted}",
         )
 
     def is_duplicate(self, item: ImportFile) -> bool:
@@ -208,9 +231,12 @@ class ImportRun:
             max_member_bytes=settings.MAX_UPLOAD_BYTES,
         )
 
+        stored: list[str] = []
+
         def store(name: str, local) -> str:
             with open(local, "rb") as handle:
-                return put_file(f"{base}/{name}", handle)
+                stored.append(put_file(f"{base}/{name}", handle))
+            return stored[-1]
 
         try:
             members = archives.expand(path, "zip" if fmt == "zip" else "tar", limits, store)
@@ -220,6 +246,9 @@ class ImportRun:
             item.is_archive = False  # refused as a file: counted like one
             self.decide(item, ImportOutcome.REFUSED, exc.code, str(exc))
             return
+        except Exception:
+            delete_written(stored)  # storage or database down: the retry expands it again from the start
+            raise
         if not members:
             item.is_archive = False
             self.decide(item, ImportOutcome.REFUSED, "empty", "the archive has no files")
@@ -264,9 +293,9 @@ class ImportRun:
             for item in batch:
                 try:
                     candidate = self.check(item)
-                except INFRASTRUCTURE_ERRORS:
-                    raise
                 except Exception as exc:  # an unforeseen decoder failure refuses this file only
+                    if is_infrastructure_error(exc):
+                        raise  # retried by the actor
                     logger.exception("import %s: %r could not be checked", self.job.pk, item.name)
                     reason = f"could not be read ({type(exc).__name__})"
                     self.decide(item, ImportOutcome.REFUSED, "processing_error", reason)
@@ -321,9 +350,10 @@ class ImportRun:
                 delete_quietly(path)
             self.refuse_group(members, refusal)
             return
-        except INFRASTRUCTURE_ERRORS:
-            raise  # retried by the actor
         except Exception as exc:  # a decoder failing in an unforeseen way refuses the group only
+            if is_infrastructure_error(exc):
+                delete_written(written)
+                raise  # retried by the actor
             logger.exception("import %s: group %r could not be processed", self.job.pk, name)
             for path in written:
                 delete_quietly(path)

@@ -111,6 +111,7 @@ class Command(BaseCommand):
                     options=options,
                     actor=actor,
                     on_file=lambda entry: bar.update(1),
+                    source_name=source.name,
                 )
         totals = report.totals
         for entry in report.files:
