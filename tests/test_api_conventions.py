@@ -3,6 +3,9 @@ trailing slashes, a complete and valid OpenAPI schema."""
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+from urllib.parse import quote
+
 import pytest
 from django.core.management import call_command
 
@@ -134,3 +137,41 @@ def test_readme_documents_every_environment_variable():
     readme = (root / "README.md").read_text()
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert names and not missing, f"document these in README.md's Configuration: {missing}"
+
+
+def test_readme_documents_every_management_command():
+    """Every manage.py command our apps define is in README.md's "manage.py commands" table."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    commands = {
+        path.stem
+        for path in root.glob("*/management/commands/*.py")
+        if not path.stem.startswith("_") and ".venv" not in path.parts
+    }
+    readme = (root / "README.md").read_text()
+    table = readme.split("## manage.py commands", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(name for name in commands if f"| `{name}" not in table)
+    assert commands and not missing, f"document these in README.md's manage.py commands: {missing}"
+
+
+@pytest.mark.django_db
+def test_date_filters_take_any_offset_python_reads_and_compare_in_utc(world_a):
+    """PostgreSQL refuses UTC offsets beyond ±15:59; ISO 8601 (and Python) allow ±23:59."""
+    from audit.models import AuditEvent
+
+    client = world_a.client()
+    assert client.post("/api/v1/projects", {"name": "dated", "kind": "image"}, format="json").status_code == 201
+    created = AuditEvent.objects.filter(organization=world_a.org).latest("created_at").created_at
+    # The same instant as `created` + 1 s, written with a -18:04 offset.
+    later = (created + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-18, minutes=-4))).isoformat()
+    earlier = (created - timedelta(seconds=1)).astimezone(timezone(timedelta(hours=18, minutes=4))).isoformat()
+    for query in (f"until={quote(later)}", f"since={quote(earlier)}"):
+        response = client.get(f"/api/v1/audit-events?{query}")
+        assert response.status_code == 200, response.json()
+        assert response.json()["count"] >= 1
+    assert client.get(f"/api/v1/audit-events?since={quote(later)}").json()["count"] == 0
+    tasks = client.get(f"/api/v1/tasks?updated_since={quote(later)}")
+    assert tasks.status_code == 200
+    bad = client.get("/api/v1/audit-events?until=yesterday")
+    assert bad.status_code == 400 and "until" in bad.json()["errors"]

@@ -14,25 +14,67 @@ MAX_SHAPES = 20_000
 MAX_IDS = 10_000
 
 
-class ShapeDocSerializer(serializers.Serializer):
-    """One shape as clients send it (docs/annotations.md lists each type's geometry)."""
+# One shape as clients send it (docs/annotations.md lists each type's geometry). The schema
+# says what ``ShapeField`` checks before anything else (so a malformed body is a 400 even on a
+# task you do not hold); ``annotations.shapes`` then checks everything against the project.
+SHAPE_SCHEMA = {
+    "type": "object",
+    "description": "One shape: `type` (or `annotation_type`), `class_name`, `geometry`, ...",
+    "properties": {
+        "id": {"type": "integer", "nullable": True, "description": "An existing annotation to update in place."},
+        "type": {
+            "type": "string",
+            "description": "bbox, rotated_bbox, polygon, polyline, points, keypoints, mask, classification, "
+            "text_span, relation, video_bbox, video_track — or rectanglelabels, polygonlabels, ... (see the docs).",
+        },
+        "annotation_type": {"type": "string", "description": "Same as type (the video contract's name)."},
+        "class_name": {
+            "type": "string",
+            "nullable": True,
+            "description": "A label of the project (optional for relations).",
+        },
+        "frame_index": {"type": "integer", "minimum": 0, "nullable": True},
+        "geometry": {"description": "Pixels of the frame; video_bbox/video_track normalized 0-1."},
+        "attributes": {"description": "Values for the label's attribute schema."},
+        "object_id": {
+            "type": "string",
+            "maxLength": 64,
+            "nullable": True,
+            "description": "Identity of an object across frames.",
+        },
+    },
+    "anyOf": [{"required": ["type"]}, {"required": ["annotation_type"]}],
+}
+_SHAPE_TYPES = {"id": int, "type": str, "annotation_type": str, "class_name": str, "frame_index": int, "object_id": str}
 
-    id = serializers.IntegerField(required=False, help_text="An existing annotation to update in place.")
-    type = serializers.CharField(
-        help_text="bbox, rotated_bbox, polygon, polyline, points, keypoints, mask, classification, text_span, "
-        "relation, video_bbox, video_track — or rectanglelabels, polygonlabels, ... (see the docs)."
-    )
-    annotation_type = serializers.CharField(required=False, help_text="Same as type (the video contract's name).")
-    class_name = serializers.CharField(required=False, help_text="A label of the project (optional for relations).")
-    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    geometry = serializers.JSONField(help_text="Pixels of the frame; video_bbox/video_track normalized 0-1.")
-    attributes = serializers.JSONField(required=False, help_text="Values for the label's attribute schema.")
-    object_id = serializers.CharField(required=False, max_length=64, help_text="Identity of an object across frames.")
 
-
-@extend_schema_field(ShapeDocSerializer)
+@extend_schema_field(SHAPE_SCHEMA)
 class ShapeField(serializers.JSONField):
-    """A shape, passed through as JSON to ``annotations.shapes.validate_shapes``."""
+    """A shape, checked here for its envelope (object, JSON types of the keys the schema
+    names) and passed as JSON to ``annotations.shapes.validate_shapes``."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, dict):
+            raise serializers.ValidationError('Each shape must be an object {"type", "class_name", "geometry", ...}.')
+        errors = {}
+        for key, kind in _SHAPE_TYPES.items():
+            value = data.get(key)
+            if value is None:
+                if key in data and key in ("type", "annotation_type"):
+                    errors[key] = ["Must not be null."]
+                continue
+            if isinstance(value, bool) or not isinstance(value, kind):
+                errors[key] = ["Must be an integer." if kind is int else "Must be a string."]
+        if "type" not in data and "annotation_type" not in data:
+            errors["type"] = ["Required: the shape's type (or annotation_type)."]
+        if isinstance(data.get("frame_index"), int) and data["frame_index"] < 0:
+            errors["frame_index"] = ["Must be 0 or more."]
+        if isinstance(data.get("object_id"), str) and len(data["object_id"]) > 64:
+            errors["object_id"] = ["object_id must be a string of at most 64 characters."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
 
 
 class SaveAnnotationsSerializer(StrictSerializer):
@@ -143,6 +185,9 @@ class RevisionWithSnapshotSerializer(RevisionSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_snapshot(self, revision) -> list:
+        snapshots = self.context.get("snapshots")  # a page's, rebuilt together (HistoryView)
+        if snapshots is not None:
+            return snapshots.get(revision.number, [])
         from annotations.services.revisions import revision_state
 
         return revision_state(revision.task_id, revision.number) or []
@@ -260,11 +305,24 @@ class ComposedSerializer(serializers.Serializer):
     revision = serializers.IntegerField()
 
 
+class RevisionListItemSerializer(RevisionSerializer):
+    """A revision as the history lists it (schema only): ``snapshot`` is there only with
+    ``include_snapshot=true``, so it is not a required property."""
+
+    snapshot = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="The whole annotation set at this revision."
+    )
+
+    class Meta(RevisionSerializer.Meta):
+        fields = [*RevisionSerializer.Meta.fields, "snapshot"]
+        read_only_fields = RevisionSerializer.Meta.fields
+
+
 class PaginatedRevisionsSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = RevisionWithSnapshotSerializer(many=True, help_text="snapshot only with include_snapshot=true")
+    results = RevisionListItemSerializer(many=True, help_text="snapshot only with include_snapshot=true")
 
 
 class PaginatedPredictionsSerializer(serializers.Serializer):

@@ -12,6 +12,8 @@ empty value still means "not given".
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db import models
@@ -42,6 +44,24 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601 with any UTC offset Python reads (up to ±23:59), compared in UTC: PostgreSQL
+    takes offsets only up to ±15:59, and would fail on ``2026-01-01T00:00-18:00``."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is not None and parsed.tzinfo is not None:
+            try:
+                parsed = parsed.astimezone(datetime.UTC)
+            except OverflowError:
+                raise forms.ValidationError("The date is out of range.", code="invalid") from None
+        return parsed
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class StrictFilterSet(django_filters.FilterSet):
     FILTER_DEFAULTS = {
         **django_filters.FilterSet.FILTER_DEFAULTS,
@@ -56,6 +76,7 @@ class StrictFilterSet(django_filters.FilterSet):
         models.PositiveBigIntegerField: {"filter_class": IntegerFilter},
         models.ForeignKey: {"filter_class": IntegerFilter},
         models.OneToOneField: {"filter_class": IntegerFilter},
+        models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
 
 

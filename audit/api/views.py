@@ -3,7 +3,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins
 
-from annotator.api.filters import StrictFilterSet
+from annotator.api.filters import IsoDateTimeFilter, StrictFilterSet
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
 from organizations.api.base import TenantViewSet
@@ -15,8 +15,8 @@ class AuditEventFilter(StrictFilterSet):
     actor = django_filters.CharFilter(field_name="actor__username")
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from annotator.api.errors import Conflict
+from annotator.api.serializers import MessageSerializer
 from exports.api.serializers import (
     ExportRequestSerializer,
     ExportSerializer,
@@ -66,7 +67,13 @@ class ExportViewSet(mixins.RetrieveModelMixin, TenantViewSet):
     def scope_queryset(self, queryset):
         return queryset.select_related("created_by", "job", "project")
 
-    @extend_schema(responses={200: _ARCHIVE, 302: _ARCHIVE, 409: OpenApiResponse(description="Not ready yet.")})
+    @extend_schema(
+        responses={
+            (200, "application/zip"): _ARCHIVE,
+            302: OpenApiResponse(description="A redirect to the archive's presigned URL (S3)."),
+            409: OpenApiResponse(MessageSerializer, description="Not ready yet (`not_ready`)."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         """The archive: streamed from local storage, or a redirect to a presigned S3 URL."""
@@ -96,7 +103,10 @@ class SignedExportDownloadView(TenantAPIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("token", str, required=True, description="The signed token of download_url.")],
-        responses={200: _ARCHIVE, 404: OpenApiResponse(description="Unknown or expired link.")},
+        responses={
+            (200, "application/zip"): _ARCHIVE,
+            404: OpenApiResponse(MessageSerializer, description="Unknown or expired link."),
+        },
     )
     def get(self, request):
         export = export_services.export_from_token(request.query_params.get("token", ""))

@@ -111,7 +111,15 @@ class PropagationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     def scope_queryset(self, queryset):
         return queryset.select_related("job", "job__created_by", "created_by")
 
-    @extend_schema(request=s.PropagationCreateSerializer, responses={202: s.PropagationSerializer})
+    @extend_schema(
+        request=s.PropagationCreateSerializer,
+        responses={
+            202: s.PropagationSerializer,
+            409: OpenApiResponse(
+                MessageSerializer, description="A propagation of one of these objects is still running."
+            ),
+        },
+    )
     def create(self, request):
         """Propagate objects' masks from a reference frame (forward, backward or a range)."""
         serializer = s.PropagationCreateSerializer(data=request.data)

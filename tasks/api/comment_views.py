@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from organizations.api.base import TenantViewSet
@@ -31,11 +32,15 @@ class TaskCommentViewSet(TenantViewSet):
         """The task's comments, oldest first (paged)."""
         task = self.get_object()
         rows = Comment.objects.for_organization(request.organization).filter(task=task)
-        resolved = request.query_params.get("resolved")
-        if resolved in ("true", "false"):
+        resolved = request.query_params.get("resolved", "")
+        if resolved not in ("", "true", "false"):
+            raise ValidationError({"resolved": [f"Must be true or false, got {resolved!r}."]})
+        if resolved:
             rows = rows.filter(resolved_at__isnull=resolved == "false")
-        frame = request.query_params.get("frame_index")
-        if frame is not None and frame.isdigit():
+        frame = request.query_params.get("frame_index", "")
+        if frame and not (frame.isascii() and frame.isdigit()):
+            raise ValidationError({"frame_index": [f"Must be a frame index (0 or more), got {frame!r}."]})
+        if frame:
             rows = rows.filter(frame_index=int(frame))
         rows = rows.select_related("author", "resolved_by").order_by("created_at", "id")
         page = self.paginate_queryset(rows)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
-from annotator.api.filters import BooleanFilter, IntegerFilter, StrictFilterSet
+from annotator.api.filters import BooleanFilter, IntegerFilter, IsoDateTimeFilter, StrictFilterSet
 from tasks.models import Task, TaskStatus
 
 
@@ -26,7 +26,7 @@ class TaskFilter(StrictFilterSet):
     name__icontains = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
     priority = IntegerFilter()
     priority__gte = IntegerFilter(field_name="priority", lookup_expr="gte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Task

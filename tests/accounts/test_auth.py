@@ -232,3 +232,36 @@ def test_password_change_requires_current_password(world_a):
     assert good.status_code == 204
     world_a.owner.refresh_from_db()
     assert world_a.owner.check_password("An0ther-long-pass")
+
+
+def test_secrets_never_reach_the_logs_or_the_audit_trail(world_a, caplog):
+    """Everything logged at DEBUG while credentials are created, used, misused and revoked
+    (request logs, auth failures, the audit trail) carries neither a token nor a private key."""
+    import logging
+
+    from audit.models import AuditEvent
+
+    caplog.set_level(logging.DEBUG)
+    owner = world_a.client()
+    token = owner.post("/api/v1/me/tokens", {"name": "ci"}, format="json").json()["token"]
+    keys = owner.post("/api/v1/me/keys", {"name": "script"}, format="json").json()
+    public, private = keys["public_key"], keys["private_key"]
+    client = APIClient()
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}x").status_code == 401
+    assert client.get("/api/v1/me", HTTP_X_AUTH_TOKEN=public, HTTP_X_AUTH_SECRET=private).status_code == 200
+    assert client.get("/api/v1/me", HTTP_X_AUTH_TOKEN=public, HTTP_X_AUTH_SECRET=private[:-2]).status_code == 401
+    date = formatdate(usegmt=True)
+    signature = _sign(private, f"GET\n\n\n{date}")
+    signed = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"CYTOMINE {public}:{signature}", HTTP_DATE=date)
+    assert signed.status_code == 200
+    token_row = ApiToken.objects.get(user=world_a.owner, name="ci")
+    assert owner.delete(f"/api/v1/me/tokens/{token_row.pk}").status_code == 204
+
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert caplog.records  # the requests above were logged at all
+    audit = "\n".join(f"{event.before} {event.after} {event.action}" for event in AuditEvent.objects.all())
+    assert "token.created" in audit or "credential" in audit, audit[:500]
+    for secret in (token, private, private[:-2]):
+        assert secret not in logged
+        assert secret not in audit

@@ -120,6 +120,17 @@ def test_resolve_and_unresolve(world_a, project):
     assert sorted(actions) == ["comment.created", "comment.resolved", "comment.unresolved"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("resolved=yes", "resolved"), ("frame_index=1.0", "frame_index"), ("frame_index=-1", "frame_index")],
+)
+def test_list_filters_that_cannot_be_read_are_400_not_ignored(world_a, project, query, field):
+    task = new_task(world_a, project)
+    response = world_a.client().get(f"/api/v1/tasks/{task.pk}/comments?{query}")
+    assert response.status_code == 400 and field in response.json()["errors"], response.json()
+    assert world_a.client().get(f"/api/v1/tasks/{task.pk}/comments?resolved=&frame_index=").status_code == 200
+
+
 def test_another_organizations_comments_are_404(world_a, world_b, foreign_project):
     task = new_task(world_b, foreign_project)
     created = world_b.client().post(f"/api/v1/tasks/{task.pk}/comments", {"body": "secret"}, format="json").json()
