@@ -24,7 +24,7 @@ from annotator.asgi import application
 from jobs.events import SUBSCRIPTIONS, publish
 from tests.factories import build
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest_asyncio.fixture(autouse=True)
@@ -65,6 +65,7 @@ def test_every_kind_of_group_is_a_subscription_target():
     assert group_functions == {group_of.__name__ for _, group_of in SUBSCRIPTIONS.values()}
 
 
+@pytest.mark.asyncio
 async def test_another_organizations_groups_answer_not_found_and_carry_nothing_across(world_a, world_b):
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     for target, (label, group_of) in SUBSCRIPTIONS.items():
