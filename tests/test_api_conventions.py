@@ -175,3 +175,20 @@ def test_date_filters_take_any_offset_python_reads_and_compare_in_utc(world_a):
     assert tasks.status_code == 200
     bad = client.get("/api/v1/audit-events?until=yesterday")
     assert bad.status_code == 400 and "until" in bad.json()["errors"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("project=0.0", "project"),  # Django's IntegerField alone reads "0.0" as 0
+        ("project=1e0", "project"),
+        ("is_default_detection=%25s%25d", "is_default_detection"),  # a "%" in the value (was a 500)
+        ("is_default_detection=maybe", "is_default_detection"),
+    ],
+)
+def test_list_filters_refuse_values_they_cannot_read_and_say_which(world_a, query, field):
+    endpoint = "/api/v1/jobs" if field == "project" else "/api/v1/ml/models"
+    response = world_a.client().get(f"{endpoint}?{query}")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"], response.json()

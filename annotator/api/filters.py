@@ -13,6 +13,7 @@ empty value still means "not given".
 from __future__ import annotations
 
 import datetime
+import re
 
 import django_filters
 from django import forms
@@ -33,15 +34,25 @@ class StrictBooleanField(forms.Field):
             return True
         if word in FALSE_WORDS:
             return False
-        raise forms.ValidationError(f"Must be true or false, got {value!r}.", code="invalid")
+        # The value goes in params: django-filter formats the message with them ("%" in a value).
+        raise forms.ValidationError("Must be true or false, got %(value)r.", code="invalid", params={"value": value})
 
 
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class StrictIntegerField(forms.IntegerField):
+    """Digits only: Django's IntegerField also reads "1.0" and "1e0" as 1."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not re.fullmatch(r"[+-]?[0-9]+", str(value).strip()):
+            raise forms.ValidationError("Must be an integer, got %(value)r.", code="invalid", params={"value": value})
+        return super().to_python(value)
+
+
 class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = StrictIntegerField
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
