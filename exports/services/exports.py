@@ -23,7 +23,7 @@ from exports.selectors import count_frames, export_labels, frames_in_scope, iter
 from exports.writers import ArchiveWriter, ZipArchiveWriter, store_archive, temporary_archive
 from jobs.models import Job, JobStatus
 from jobs.services import create_job, fail_job, finish_job, is_cancel_requested, report_progress, start_job
-from media.storage import is_storage_error
+from media.storage import is_storage_error, list_files
 from projects.models import Project
 
 DOWNLOAD_SALT = "exports.download"
@@ -169,13 +169,10 @@ def write_export(
 
 
 def _empty_folder(folder: str) -> None:
-    """Delete the files directly in ``folder`` of the default storage (none: nothing to do)."""
-    try:
-        _, files = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in files:
-        default_storage.delete(f"{folder}/{name}")
+    """Delete every file under ``folder`` of the default storage (none: nothing to do). A
+    storage outage is raised, not swallowed: the export is retried."""
+    for path in list(list_files(folder)):
+        default_storage.delete(path)
 
 
 def run_export(

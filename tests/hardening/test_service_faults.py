@@ -544,6 +544,19 @@ S3_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "
 RETRY_BACKOFF_MS = 250
 
 
+def s3_env(endpoint_url: str) -> dict[str, str]:
+    """A worker's S3 settings: the test bucket behind ``endpoint_url`` (a TcpSwitch)."""
+    return {
+        "S3_BUCKET": BUCKET,
+        "S3_ENDPOINT_URL": endpoint_url,
+        "S3_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+        "S3_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+        "S3_REGION": S3_KEYS["region_name"],
+        "S3_ADDRESSING_STYLE": "path",
+        "S3_PREFIX": "tenant-data",
+    }
+
+
 def annotated_project(world, make_project, images: int = 3):
     from tests.exports.conftest import LABELS, add_image_task, annotate, box
 
@@ -568,17 +581,7 @@ def test_an_export_retries_while_s3_is_unreachable_then_fails_cleanly_and_succee
     switch = TcpSwitch(moto.port).on()
     export_temp = tmp_path / "export-temp"
     export_temp.mkdir()
-    env = stack_env(
-        S3_BUCKET=BUCKET,
-        S3_ENDPOINT_URL=switch.url,
-        S3_ACCESS_KEY_ID=S3_KEYS["aws_access_key_id"],
-        S3_SECRET_ACCESS_KEY=S3_KEYS["aws_secret_access_key"],
-        S3_REGION=S3_KEYS["region_name"],
-        S3_ADDRESSING_STYLE="path",
-        S3_PREFIX="tenant-data",
-        EXPORT_TEMP_DIR=export_temp,
-        EXPORTS_RETRY_BACKOFF_MS=RETRY_BACKOFF_MS,
-    )
+    env = stack_env(**s3_env(switch.url), EXPORT_TEMP_DIR=export_temp, EXPORTS_RETRY_BACKOFF_MS=RETRY_BACKOFF_MS)
     worker = start(DramatiqWorker(env=env, log_dir=tmp_path / "logs", queues=["exports"], threads=1))
     broker = redis_broker(shared_redis_url(), env["DRAMATIQ_NAMESPACE"], "exports")
     project = annotated_project(world_a, make_project)
@@ -702,16 +705,7 @@ def test_an_import_waits_out_an_s3_outage_and_fails_cleanly_when_it_lasts(
     switch = TcpSwitch(moto.port).on()
     settings.STORAGES = s3_storages(switch.url)  # uploads go to the bucket the worker reads
     settings.MEDIA_LOCAL_CACHE_DIR = tmp_path / "test-media-cache"
-    env = stack_env(
-        S3_BUCKET=BUCKET,
-        S3_ENDPOINT_URL=switch.url,
-        S3_ACCESS_KEY_ID=S3_KEYS["aws_access_key_id"],
-        S3_SECRET_ACCESS_KEY=S3_KEYS["aws_secret_access_key"],
-        S3_REGION=S3_KEYS["region_name"],
-        S3_ADDRESSING_STYLE="path",
-        S3_PREFIX="tenant-data",
-        MEDIA_RETRY_BACKOFF_MS=RETRY_BACKOFF_MS,
-    )
+    env = stack_env(**s3_env(switch.url), MEDIA_RETRY_BACKOFF_MS=RETRY_BACKOFF_MS)
     worker = start(DramatiqWorker(env=env, log_dir=tmp_path / "logs", queues=["media"], threads=1))
     broker = redis_broker(shared_redis_url(), env["DRAMATIQ_NAMESPACE"], "media")
 
