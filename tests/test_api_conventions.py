@@ -192,3 +192,37 @@ def test_list_filters_refuse_values_they_cannot_read_and_say_which(world_a, quer
     response = world_a.client().get(f"{endpoint}?{query}")
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"], response.json()
+
+
+def test_every_integer_filter_is_an_integer_in_the_schema():
+    """A filter that refuses "1.5" must not be published as a number: clients and fuzzers
+    generate from the schema."""
+    import re
+
+    from django.urls import resolve
+
+    from annotator.api.filters import IntegerFilter
+    from tests.routes import NON_ID_KWARGS, openapi_schema
+
+    schema = openapi_schema()
+    checked = []
+    for path, item in schema["paths"].items():
+        if "get" not in item:
+            continue
+        view = resolve(re.sub(r"\{(\w+)\}", lambda m: str(NON_ID_KWARGS.get(m[1], 1)), path)).func
+        view_class = getattr(view, "cls", None)
+        backends = getattr(view_class, "filter_backends", [])
+        filterset_class = getattr(view_class, "filterset_class", None)
+        if filterset_class is None and getattr(view_class, "filterset_fields", None):
+            backend = next(b for b in backends if hasattr(b, "get_filterset_class"))()
+            instance = view_class(action="list", kwargs={}, request=None, format_kwarg=None)
+            filterset_class = backend.get_filterset_class(instance, view_class.model._default_manager.none())
+        if filterset_class is None:
+            continue
+        parameters = {p["name"]: p["schema"] for p in item["get"].get("parameters", []) if p["in"] == "query"}
+        for name, declared in filterset_class.base_filters.items():
+            if isinstance(declared, IntegerFilter) and name in parameters:
+                checked.append(f"{path}?{name}")
+                assert parameters[name].get("type") == "integer", (path, name, parameters[name])
+    assert any(c.startswith("/api/v1/tasks?project") for c in checked), checked
+    assert len(checked) >= 10, checked
