@@ -226,3 +226,67 @@ def test_every_integer_filter_is_an_integer_in_the_schema():
                 assert parameters[name].get("type") == "integer", (path, name, parameters[name])
     assert any(c.startswith("/api/v1/tasks?project") for c in checked), checked
     assert len(checked) >= 10, checked
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("endpoint", "query", "says"),
+    [
+        ("/api/v1/tasks", "ordering=colour", "priority, created_at"),  # DRF drops unknown fields
+        ("/api/v1/tasks", "ordering=name,nonsense", "'nonsense'"),
+        ("/api/v1/tasks", "ordering=name,", "''"),
+        ("/api/v1/tasks", "ordering=name,%20-created_at", "' -created_at'"),
+        ("/api/v1/tasks", "ordering=-", "'-'"),
+        ("/api/v1/tasks", "ordering=name&ordering=-name", "once (2 given)"),  # DRF keeps the last
+        ("/api/v1/jobs", "ordering=kind", "created_at, finished_at"),
+        ("/api/v1/tags", "ordering=name", "fixed order"),  # no ordering_fields: no ordering at all
+    ],
+)
+def test_ordering_refuses_what_it_cannot_apply_and_says_what_it_can(world_a, endpoint, query, says):
+    response = world_a.client().get(f"{endpoint}?{query}")
+    assert response.status_code == 400, response.content
+    assert says in response.json()["errors"]["ordering"][0], response.json()
+
+
+@pytest.mark.django_db
+def test_ordering_breaks_ties_by_id_so_pages_never_repeat_a_row(world_a, make_project):
+    from tasks.models import Task
+
+    project = make_project(world_a)
+    made = [Task.objects.create(organization=world_a.org, project=project, name="same", priority=1) for _ in range(7)]
+    ids = sorted(task.pk for task in made)
+    client = world_a.client()
+
+    def pages(ordering):
+        seen = []
+        for offset in range(0, 7, 2):
+            body = client.get(f"/api/v1/tasks?project={project.pk}&ordering={ordering}&limit=2&offset={offset}")
+            assert body.status_code == 200, body.content
+            seen += [row["id"] for row in body.json()["results"]]
+        return seen
+
+    assert pages("name") == ids
+    assert pages("-priority,name") == ids[::-1]  # the first term's direction
+    assert pages("-priority,-id") == ids[::-1]  # an explicit id is left alone
+    assert pages("") == ids  # the default (-priority, created_at, id)
+
+
+def test_the_schema_publishes_each_lists_ordering_fields_as_a_pattern():
+    import re
+
+    from tests.routes import openapi_schema
+
+    schema = openapi_schema()
+    ordering = {
+        path: next(p for p in item["get"]["parameters"] if p["name"] == "ordering")
+        for path, item in schema["paths"].items()
+        if "get" in item and any(p["name"] == "ordering" for p in item["get"].get("parameters", []))
+    }
+    assert "/api/v1/tags" not in ordering and "/api/v1/tasks/{id}/comments" not in ordering  # fixed orders
+    assert "/api/v1/projects/{project_pk}/imports/{id}/files" not in ordering  # file order, no filters
+    pattern = ordering["/api/v1/tasks"]["schema"]["pattern"]
+    for good in ("", "name", "-priority,name", "status,-completed_at,id"):
+        assert re.search(pattern, good), good
+    for bad in ("colour", "name,", "name, id", "--name", "name;id"):
+        assert not re.search(pattern, bad), bad
+    assert len(ordering) >= 14, sorted(ordering)

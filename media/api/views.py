@@ -145,7 +145,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectChi
         ],
         responses=ImportFileSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    # Paged in file order; the import list's status filter and ordering do not apply here.
+    @action(detail=True, methods=["get"], filter_backends=[])
     def files(self, request, project_pk=None, pk=None):
         """Every file of the import with its outcome and reason (paged)."""
         job = self.get_object()
