@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from media.sniff import HEAD_BYTES, sniff
-from media.storage import safe_relative_path
+from media.storage import is_storage_error, safe_relative_path
 
 BLOCK = 1024 * 1024
 JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -169,6 +169,8 @@ def _zip_members(path: Path, limits: Limits, store: Callable[[str, Path], str]) 
                         store=store,
                     )
                 except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+                    if is_storage_error(exc):
+                        raise  # storage dropped while storing the member: retry the import
                     yield Member(name, info.file_size, code="archive_corrupt", reason=f"cannot be extracted ({exc})")
 
 
@@ -209,6 +211,8 @@ def _tar_members(path: Path, limits: Limits, store: Callable[[str, Path], str]) 
                         store=store,
                     )
         except (tarfile.TarError, EOFError, OSError) as exc:
+            if is_storage_error(exc):
+                raise  # storage dropped while storing a member: retry the import
             raise ArchiveError(f"the tar archive is damaged ({exc})", code="archive_corrupt") from None
 
 

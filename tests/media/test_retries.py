@@ -13,7 +13,7 @@ from media.models import Asset, Frame, ImportFile
 from media.services import prepare, video_processing
 from media.services.imports import Source, start_import
 from tasks.models import Task
-from tests.media.conftest import files_of
+from tests.media.conftest import files_of, outcomes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +194,52 @@ def test_storage_down_on_the_last_attempt_fails_the_job_naming_storage(world_a, 
     assert len(job.errors) == 4 and all("storage unavailable" in error for error in job.errors)
     assert ImportFile.objects.get(job=job).outcome == "pending"  # not refused for an outage
     assert not Task.objects.filter(project=project).exists()
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("archive_name", "pack"), [("photos.zip", zip_bytes), ("photos.tar.gz", _tar_gz)])
+def test_storage_dropping_while_an_archive_expands_is_retried_not_called_corrupt(
+    world_a, make_project, monkeypatch, archive_name, pack
+):
+    """ConnectionError and TimeoutError are OSErrors, as are the errors of a damaged archive:
+    storing a member while the connection drops must stop the attempt, not refuse the member
+    (zip) or the whole archive (tar) as damaged."""
+    from media.services import ingest
+
+    project = make_project(world_a, "image")
+    members = {f"{n}.png": synthetic.image_bytes(16, 16, seed=n) for n in range(3)}
+    job = start_import(
+        actor=world_a.owner, project=project, files=files_of([(archive_name, pack(members))]), source=Source.UPLOAD
+    )
+    real_put = ingest.put_file
+
+    def drops_on_the_second_member(path, handle, *args, **kwargs):
+        if path.endswith("/1.png"):
+            raise ConnectionError("connection reset by peer")
+        return real_put(path, handle, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "put_file", drops_on_the_second_member)
+    with pytest.raises(ConnectionError):
+        run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "running", job.message  # to be retried
+    assert not any(outcome == "refused" for outcome, _ in outcomes(job).values()), outcomes(job)
+
+    monkeypatch.setattr(ingest, "put_file", real_put)
+    run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 2, (job.status, job.message)
+    assert job.result["accepted"] == 3 and job.result.get("refused", 0) == 0, job.result
+    assert sorted(Task.objects.filter(project=project).values_list("name", flat=True)) == ["0.png", "1.png", "2.png"]
