@@ -1,4 +1,5 @@
-"""Background work for tasks: the periodic lock-expiry sweep.
+"""Background work for tasks: the periodic maintenance sweep (expired task locks, and
+expired resumable uploads with their chunks).
 
 Scheduling: ``expire_task_locks_periodically`` reschedules itself with a delay of
 ``TASK_LOCK_SWEEP_SECONDS`` (default 60; 0 turns the sweep off). Every worker process sends
@@ -25,6 +26,7 @@ from django.core.cache import cache
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 
+from media.services.uploads import purge_expired_uploads
 from tasks.services.claims import expire_task_locks
 
 logger = logging.getLogger(__name__)
@@ -48,13 +50,17 @@ def _holds_lease(chain_id: str, interval: int) -> bool:
 
 @dramatiq.actor(queue_name="maintenance", max_retries=0, time_limit=10 * 60 * 1000)
 def expire_task_locks_periodically(chain_id: str | None = None) -> None:
-    """Record expired task locks and give those tasks back to their queue; then, if this
-    chain holds the lease, run again after ``TASK_LOCK_SWEEP_SECONDS``. Idempotent."""
+    """Record expired task locks and give those tasks back to their queue, and purge the
+    resumable uploads past ``MEDIA_UPLOAD_EXPIRY_HOURS``; then, if this chain holds the lease,
+    run again after ``TASK_LOCK_SWEEP_SECONDS``. Idempotent."""
     interval = sweep_interval_seconds()
     try:
         expired = expire_task_locks()
         if expired:
             logger.info("expired %d task lock(s)", expired)
+        purged = purge_expired_uploads()
+        if purged:
+            logger.info("purged %d expired upload(s)", purged)
     finally:  # a failed sweep must not end the chain: the next run catches up
         if chain_id and interval > 0 and _holds_lease(chain_id, interval):
             expire_task_locks_periodically.send_with_options(args=(chain_id,), delay=interval * 1000)

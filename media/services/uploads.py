@@ -158,15 +158,27 @@ def abort_upload(*, actor, upload: Upload) -> None:
     record_event(actor=actor, organization=upload.organization_id, action="media.upload_aborted", target=upload)
 
 
-def purge_expired_uploads(project: Project) -> int:
-    """Drop uploads never imported, past their expiry (called when a new one starts)."""
-    expired = list(
-        Upload.objects.filter(
-            project=project, status__in=[UploadStatus.OPEN, UploadStatus.COMPLETE], expires_at__lte=timezone.now()
-        ).select_related("project")[:100]
-    )
-    for upload in expired:
-        for part in list_files(chunk_prefix(upload)):
-            delete_quietly(part)
-    Upload.objects.filter(pk__in=[u.pk for u in expired]).update(status=UploadStatus.ABORTED)
-    return len(expired)
+def purge_expired_uploads(project: Project | None = None, *, batch: int = 100) -> int:
+    """Abort the uploads never imported that are past their expiry and delete their chunks:
+    up to ``batch`` of one project when a new upload starts there; every project, batch after
+    batch, from the workers' periodic maintenance (``tasks.actors``). Returns how many.
+
+    An upload is aborted only if it is still expired and unimported when its row is updated:
+    one that an import took meanwhile (``start_resumable_import`` locks it) keeps its chunks."""
+    purged = 0
+    while True:
+        moment = timezone.now()
+        due = Upload.objects.filter(status__in=[UploadStatus.OPEN, UploadStatus.COMPLETE], expires_at__lte=moment)
+        if project is not None:
+            due = due.filter(project=project)
+        candidates = list(due.select_related("project").order_by("expires_at", "id")[:batch])
+        for upload in candidates:
+            aborted = Upload.objects.filter(
+                pk=upload.pk, status__in=[UploadStatus.OPEN, UploadStatus.COMPLETE], expires_at__lte=moment
+            ).update(status=UploadStatus.ABORTED, updated_at=moment)
+            if aborted:
+                for part in list_files(chunk_prefix(upload)):
+                    delete_quietly(part)
+                purged += 1
+        if project is not None or len(candidates) < batch:
+            return purged

@@ -112,3 +112,60 @@ def test_upload_checks(world_a, world_b, make_project, settings):
     assert create(world_a.client("annotator"), project, "c.png", 10).status_code == 403
     listed = client.get(f"/api/v1/projects/{project.pk}/uploads?status=open").json()
     assert [u["filename"] for u in listed["results"]] == ["b.png"]
+
+
+def test_the_workers_sweep_purges_expired_uploads_everywhere_and_spares_the_rest(
+    world_a, world_b, make_project, monkeypatch
+):
+    """Before, expired uploads went only when the next upload started in the same project:
+    a project that never got another upload kept its chunks forever."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media.services import uploads as upload_services
+    from media.storage import list_files
+    from tasks import actors
+
+    def started(world, project, name: str, size: int, sent: int):
+        client = world.client("manager")
+        created = create(client, project, name, size)
+        assert created.status_code == 201, created.content
+        if sent:
+            assert patch(client, created.json()["upload_url"], 0, b"x" * sent).status_code == 200
+        return Upload.objects.get(pk=created.json()["id"]), created.json()["upload_url"]
+
+    project_a, project_b = make_project(world_a, "image"), make_project(world_b, "image")
+    stale_open, _ = started(world_a, project_a, "a.png", 10, 4)
+    stale_complete, _ = started(world_b, project_b, "b.png", 6, 6)
+    taken_meanwhile, _ = started(world_b, project_b, "c.png", 5, 5)
+    live, live_url = started(world_a, project_a, "d.png", 10, 4)
+    past = timezone.now() - timedelta(minutes=1)
+    Upload.objects.filter(pk=stale_open.pk).update(expires_at=past - timedelta(minutes=2))
+    Upload.objects.filter(pk=stale_complete.pk).update(expires_at=past - timedelta(minutes=1))
+    Upload.objects.filter(pk=taken_meanwhile.pk).update(expires_at=past)
+
+    # An import takes one expired upload while the sweep is between its query and its update.
+    real_list_files = upload_services.list_files
+
+    def import_meanwhile(prefix):
+        if prefix == upload_services.chunk_prefix(stale_complete):
+            response = world_b.client("manager").post(
+                f"/api/v1/projects/{project_b.pk}/imports/from-uploads",
+                {"upload_ids": [taken_meanwhile.pk]},
+                format="json",
+            )
+            assert response.status_code == 202, response.content
+        return real_list_files(prefix)
+
+    monkeypatch.setattr(upload_services, "list_files", import_meanwhile)
+    actors.expire_task_locks_periodically.fn()
+
+    statuses = dict(Upload.objects.values_list("pk", "status"))
+    assert statuses[stale_open.pk] == statuses[stale_complete.pk] == "aborted"
+    assert statuses[taken_meanwhile.pk] == "imported" and statuses[live.pk] == "open"
+    assert not list(list_files(upload_services.chunk_prefix(stale_open)))
+    assert not list(list_files(upload_services.chunk_prefix(stale_complete)))
+    assert len(list(list_files(upload_services.chunk_prefix(taken_meanwhile)))) == 1  # the import reads it
+    assert patch(world_a.client("manager"), live_url, 4, b"y" * 6).status_code == 200  # still open
+    assert upload_services.purge_expired_uploads() == 0  # nothing left: idempotent
