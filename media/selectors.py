@@ -77,17 +77,19 @@ def _dicom_picture(asset: Asset, path, asset_frame: int, window: dicom.Window | 
 
 def _video_pictures(asset: Asset, path, frames: list[Frame]) -> Iterator[np.ndarray]:
     start_pts = int(asset.metadata.get("start_pts", 0))
+    # Ingested before display rotation was applied (no "rotation" recorded): as stored, as annotated.
+    upright = "rotation" in asset.metadata
     pts = [f.metadata.get("pts") for f in frames]
     done = 0
     if all(p is not None for p in pts) and len(set(pts)) == len(pts):
         try:
-            for picture in video.frames_rgb_by_pts(path, pts, start_pts=start_pts):
+            for picture in video.frames_rgb_by_pts(path, pts, start_pts=start_pts, upright=upright):
                 yield picture
                 done += 1
             return
         except video.VideoError:
             pass  # timestamps unusable for seeking: decode order is presentation order
-    yield from video.frames_rgb_by_index(path, [f.asset_frame for f in frames[done:]])
+    yield from video.frames_rgb_by_index(path, [f.asset_frame for f in frames[done:]], upright=upright)
 
 
 def frame_image(task, index: int, *, window: dicom.Window | None = None) -> np.ndarray:

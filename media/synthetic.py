@@ -76,8 +76,11 @@ def write_video(
     durations_ms: Sequence[int] | None = None,
     bframes: int | None = None,
     pix_fmt: str = "yuv420p",
+    display_rotation: int = 0,
 ) -> list[float]:
-    """Encode a short video; ``durations_ms`` (cycled) makes it variable frame rate.
+    """Encode a short video; ``durations_ms`` (cycled) makes it variable frame rate;
+    ``display_rotation`` (MP4/MOV: degrees counterclockwise, a multiple of 90) writes the
+    display matrix a phone writes (-90: a portrait video stored as landscape pictures).
 
     Returns each frame's presentation time in ms from the first frame.
     """
@@ -110,7 +113,30 @@ def write_video(
     for packet in stream.encode():
         out.mux(packet)
     out.close()
+    if display_rotation:
+        set_display_rotation(path, display_rotation)
     return times
+
+
+def set_display_rotation(path: Path | str, degrees: int) -> None:
+    """Rewrite the matrix of an MP4/MOV file's (first) track header, as a phone camera
+    writes it; FFmpeg reads it back as the stream's display matrix."""
+    import math
+    import struct
+
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    if at < 4:
+        raise ValueError(f"{path.name} has no MP4 track header")
+    version = data[at + 4]
+    # type, version+flags, times/ids/duration (v0: 20 bytes, v1: 32), reserved, layer,
+    # alternate group, volume, reserved (16): then the 3x3 matrix of nine 32-bit numbers.
+    matrix = at + 4 + 4 + (32 if version == 1 else 20) + 16
+    cos, sin = round(math.cos(math.radians(degrees))), round(math.sin(math.radians(degrees)))
+    values = [cos << 16, -sin << 16, 0, sin << 16, cos << 16, 0, 0, 0, 1 << 30]
+    data[matrix : matrix + 36] = struct.pack(">9i", *values)
+    path.write_bytes(bytes(data))
 
 
 def video_bytes(suffix: str = ".mp4", **kwargs) -> bytes:

@@ -9,6 +9,11 @@ browser cannot play, feeds the same decoded frames to an H.264 encoder.
 Colour: every RGB picture comes from ``VideoFrame.to_ndarray(format="rgb24")`` (PyAV's
 swscale path, which honours the stream's colour matrix) — one conversion path for the
 workspace, SAM and exports.
+
+Orientation: phones store portrait video as landscape pictures plus a display matrix
+("rotate 90° clockwise"). Every picture is turned as that matrix says (:func:`frame_rgb`), so
+the frames, their width and height, the poster, the playback copy and every coordinate drawn
+on them are upright, as players show the video. Angles other than quarter turns are ignored.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class VideoProbe:
     time_base: Fraction
     entries: list[TimetableEntry] = field(default_factory=list)
     poster: np.ndarray | None = None
+    rotation: int = 0  # degrees counterclockwise from the display matrix (0, 90, 180 or 270)
 
     @property
     def start_pts(self) -> int:
@@ -173,9 +179,12 @@ def probe_video(path: Path | str, *, max_pixels: int, max_seconds: int) -> Video
             raise VideoError("the video has no frames")
         if probe.duration_ms > max_seconds * 1000:
             raise VideoError(f"the video lasts {probe.duration_ms / 1000:.0f} s; the limit is {max_seconds} s")
-    probe.poster = first_frame_rgb(path)
-    if probe.poster is None:
+    first = first_frame(path)
+    if first is None:
         raise VideoError(f"no frame of the {probe.codec} stream could be decoded")
+    probe.poster = frame_rgb(first)
+    probe.rotation = quarter_turns(first) * 90
+    probe.height, probe.width = probe.poster.shape[:2]  # upright: a portrait phone video is portrait
     return probe
 
 
@@ -186,7 +195,21 @@ def _open_for_decode(path: Path | str):
     return container, stream
 
 
-def first_frame_rgb(path: Path | str) -> np.ndarray | None:
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """Quarter turns counterclockwise (0-3) that the frame's display matrix asks for."""
+    turns, rest = divmod(round(frame.rotation), 90)
+    return turns % 4 if rest == 0 else 0
+
+
+def frame_rgb(frame: av.VideoFrame, *, upright: bool = True) -> np.ndarray:
+    """The frame as upright RGB (see the module docstring); ``upright=False`` leaves it as
+    stored (videos ingested before rotation was applied keep the frames they were annotated on)."""
+    picture = frame.to_ndarray(format="rgb24")
+    turns = quarter_turns(frame) if upright else 0
+    return np.ascontiguousarray(np.rot90(picture, turns)) if turns else picture
+
+
+def first_frame(path: Path | str) -> av.VideoFrame | None:
     try:
         container, stream = _open_for_decode(path)
     except (av.FFmpegError, VideoError):
@@ -194,7 +217,7 @@ def first_frame_rgb(path: Path | str) -> np.ndarray | None:
     with container:
         try:
             for frame in container.decode(stream):
-                return frame.to_ndarray(format="rgb24")
+                return frame
         except av.FFmpegError:
             return None
     return None
@@ -257,7 +280,9 @@ def _seek_and_decode(container, stream, target_pts: int, start_pts: int) -> Iter
     yield from container.decode(stream)
 
 
-def frames_rgb_by_pts(path: Path | str, targets: Iterable[int], *, start_pts: int = 0) -> Iterator[np.ndarray]:
+def frames_rgb_by_pts(
+    path: Path | str, targets: Iterable[int], *, start_pts: int = 0, upright: bool = True
+) -> Iterator[np.ndarray]:
     """RGB pictures of the frames with these pts, in ascending pts order: one seek to the
     preceding keyframe, then decoding forward; a gap of more than a few seconds seeks again
     instead of decoding through it. Raises VideoError when a pts is not in the stream."""
@@ -273,7 +298,7 @@ def frames_rgb_by_pts(path: Path | str, targets: Iterable[int], *, start_pts: in
                     continue
                 if frame.pts > wanted[position]:
                     raise VideoError(f"no frame at pts {wanted[position]} (next is {frame.pts})")
-                yield frame.to_ndarray(format="rgb24")
+                yield frame_rgb(frame, upright=upright)
                 position += 1
                 if position == len(wanted) or (wanted[position] - frame.pts) * stream.time_base > 5:
                     break
@@ -281,7 +306,7 @@ def frames_rgb_by_pts(path: Path | str, targets: Iterable[int], *, start_pts: in
                 raise VideoError(f"no frame at pts {wanted[position]} before the end of the stream")
 
 
-def frames_rgb_by_index(path: Path | str, indexes: Iterable[int]) -> Iterator[np.ndarray]:
+def frames_rgb_by_index(path: Path | str, indexes: Iterable[int], *, upright: bool = True) -> Iterator[np.ndarray]:
     """RGB pictures by decode order (for streams without usable timestamps)."""
     wanted = sorted(set(indexes))
     if not wanted:
@@ -291,7 +316,7 @@ def frames_rgb_by_index(path: Path | str, indexes: Iterable[int]) -> Iterator[np
         position = 0
         for number, frame in enumerate(container.decode(stream)):
             if number == wanted[position]:
-                yield frame.to_ndarray(format="rgb24")
+                yield frame_rgb(frame, upright=upright)
                 position += 1
                 if position == len(wanted):
                     return
@@ -300,7 +325,8 @@ def frames_rgb_by_index(path: Path | str, indexes: Iterable[int]) -> Iterator[np
 
 class PlaybackEncoder:
     """H.264 yuv420p MP4 with +faststart, keeping the source's timestamps (VFR stays VFR,
-    frame N of the copy is frame N of the source)."""
+    frame N of the copy is frame N of the source). ``width`` and ``height`` are upright; a
+    rotated source's pictures are turned upright here (the copy has no display matrix)."""
 
     def __init__(self, path: Path | str, *, width: int, height: int, time_base: Fraction, start_pts: int, **opts):
         self.width = width - width % 2
@@ -319,6 +345,8 @@ class PlaybackEncoder:
 
     def add(self, frame: av.VideoFrame) -> None:
         pts = frame.pts if frame.pts is not None else (self._last_pts or 0) + 1
+        if quarter_turns(frame):
+            frame = av.VideoFrame.from_ndarray(frame_rgb(frame), format="rgb24")
         out = frame.reformat(width=self.width, height=self.height, format="yuv420p")
         out.pts = pts - self.start_pts
         if self._last_pts is not None and out.pts <= self._last_pts:

@@ -165,6 +165,7 @@ def prepare_video(project: Project, candidate: Candidate, written: list[str]) ->
         "time_base": f"{probe.time_base.numerator}/{probe.time_base.denominator}",
         "start_pts": probe.start_pts,
         "browser_safe": probe.browser_safe,
+        "rotation": probe.rotation,  # applied: frames and sizes are upright
         "timetable_source": video.DEMUX_ONLY_SOURCE,
     }
     frames = [

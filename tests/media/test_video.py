@@ -3,12 +3,14 @@ playback copies for sources browsers cannot play, manifest and task metadata."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from media import selectors, synthetic
 from media.models import Asset, Frame
@@ -238,3 +240,78 @@ def test_the_demuxed_timetable_is_served_at_once_and_the_decoder_has_the_last_wo
     assert all(f["pict_type"] for f in late["frames"])
     assert selectors.video_metadata_for(task)["frame_timetable_frame_count"] == 9
     assert_frames_exact(task, 9)
+
+
+def _block_corner(picture: np.ndarray, level: int) -> str:
+    """Which corner holds the marker block (the frame number as a grey level)."""
+    height, width = picture.shape[:2]
+    side = min(width, height) // 4
+    corners = {
+        "top-left": picture[:side, :side],
+        "top-right": picture[:side, -side:],
+        "bottom-left": picture[-side:, :side],
+        "bottom-right": picture[-side:, -side:],
+    }
+    return min(corners, key=lambda name: abs(corners[name].mean() - level))
+
+
+@pytest.mark.parametrize(
+    ("rotation", "corner"),
+    [(-90, "top-right"), (90, "bottom-left"), (180, "bottom-right")],  # -90: a phone held upright
+)
+def test_a_phone_video_is_upright_everywhere_as_players_show_it(
+    world_a, make_project, ingest, tmp_path, rotation, corner
+):
+    """The pictures are stored landscape (160x120) with a display matrix; frames, their sizes
+    (which bound annotations' coordinates) and the poster are those of the turned picture."""
+    project = make_project(world_a, "video")
+    data, _ = clip(tmp_path, "phone.mp4", frames=6, size=(160, 120), display_rotation=rotation)
+    with av.open(io.BytesIO(data)) as container:  # what FFmpeg reads from the file
+        assert next(container.decode(video=0)).rotation % 360 == rotation % 360
+    ingest(project, [("phone.mp4", data)])
+    task = Task.objects.get(project=project)
+    asset = Asset.objects.get(task=task)
+    upright = (120, 160) if rotation in (90, -90) else (160, 120)
+    assert (asset.width, asset.height) == upright and asset.metadata["rotation"] == rotation % 360
+    meta = selectors.video_metadata_for(task)
+    assert (meta["width"], meta["height"]) == upright
+    assert {(f.width, f.height) for f in Frame.objects.filter(task=task)} == {upright}
+    for index in (0, 5):
+        picture = selectors.frame_image(task, index)
+        assert (picture.shape[1], picture.shape[0]) == upright
+        assert _block_corner(picture, synthetic.frame_level(index)) == corner
+    with default_storage.open(f"{project.storage_prefix}/{meta['poster_frame_path']}", "rb") as handle:
+        poster = np.asarray(Image.open(handle).convert("RGB"))
+    assert (poster.shape[1], poster.shape[0]) == upright and _block_corner(poster, synthetic.frame_level(0)) == corner
+
+
+def test_a_rotated_source_gets_an_upright_playback_copy(world_a, make_project, ingest, tmp_path):
+    """A copy cannot keep the display matrix (the encoder writes none): its pictures are turned."""
+    project = make_project(world_a, "video")
+    data, _ = clip(tmp_path, "phone444.mp4", frames=6, size=(160, 120), pix_fmt="yuv444p", display_rotation=-90)
+    ingest(project, [("phone444.mp4", data)])
+    task = Task.objects.get(project=project)
+    asset = Asset.objects.get(task=task)
+    assert asset.playback_path, "yuv444p is not browser-safe: a copy is made"
+    with av.open(default_storage.path(asset.playback_path)) as copy:
+        frame = next(copy.decode(video=0))
+        assert (frame.width, frame.height) == (120, 160) and frame.rotation == 0
+        assert _block_corner(frame.to_ndarray(format="rgb24"), synthetic.frame_level(0)) == "top-right"
+    corners = [_block_corner(selectors.frame_image(task, index), synthetic.frame_level(index)) for index in range(6)]
+    assert corners == ["top-right"] * 6
+
+
+def test_a_rotated_video_ingested_before_rotation_was_applied_keeps_its_frames(world_a, make_project, ingest, tmp_path):
+    """Its frames were annotated as stored (landscape, sizes 160x120): turning them now would
+    move every annotation. Only assets that record a rotation are turned."""
+    project = make_project(world_a, "video")
+    data, _ = clip(tmp_path, "old-phone.mp4", frames=4, size=(160, 120), display_rotation=-90)
+    ingest(project, [("old-phone.mp4", data)])
+    task = Task.objects.get(project=project)
+    asset = Asset.objects.get(task=task)
+    metadata = dict(asset.metadata)
+    del metadata["rotation"]  # as an asset ingested before this change
+    Asset.objects.filter(pk=asset.pk).update(metadata=metadata, width=160, height=120)
+    Frame.objects.filter(task=task).update(width=160, height=120)
+    picture = selectors.frame_image(task, 2)
+    assert picture.shape[:2] == (120, 160) and _block_corner(picture, synthetic.frame_level(2)) == "top-left"
