@@ -51,6 +51,11 @@ class Export(TenantModel):
         return bool(self.file_path) and self.status == "succeeded"
 
 
+# Not "import": that kind is a media import (media.models.IMPORT_JOB_KIND), and the project's
+# media import history lists every job of it.
+ANNOTATION_IMPORT_JOB_KIND = "annotation_import"
+
+
 class Import(TenantModel):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="imports")
     job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_run")

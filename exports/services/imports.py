@@ -34,7 +34,7 @@ from exports.importers import IMPORTERS, get_importer
 from exports.importers.base import ParsedFile, ParsedShape, check_shape, scale_geometry
 from exports.importers.gt_masks import mask_shapes
 from exports.importers.matching import FrameMatcher, Target
-from exports.models import Import
+from exports.models import ANNOTATION_IMPORT_JOB_KIND, Import
 from jobs.services import create_job, fail_job, finish_job, report_progress, start_job
 from projects.models import LabelClass, Project
 
@@ -98,7 +98,7 @@ def request_import(*, actor, project: Project, format: str, upload, options: dic
     record.save()
     record.job = create_job(
         organization=project.organization_id,
-        kind="import",
+        kind=ANNOTATION_IMPORT_JOB_KIND,
         created_by=actor,
         project=project,
         params={"import_id": record.pk, "format": format, "file": name},

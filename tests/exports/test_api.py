@@ -247,3 +247,45 @@ def test_temporary_archives_left_by_killed_workers_are_purged_when_the_next_expo
     export = run(start(studio.world.client(Role.OWNER), studio.project))
     assert export.is_ready
     assert sorted(p.name for p in temp.iterdir()) == ["export-running-elsewhere.zip", "notes.zip"]
+
+
+def _request_coco_import(client, project):
+    upload = io.BytesIO(b"{}")
+    upload.name = "x.json"
+    url = f"/api/v1/projects/{project.pk}/annotation-imports"
+    return client.post(url, {"format": "coco", "file": upload}, format="multipart")
+
+
+def test_annotation_imports_are_not_media_imports(studio):
+    """They ran as jobs of kind "import", so the project's media import history listed each
+    one as an import of no files."""
+    from jobs.models import Job
+
+    client = studio.world.client(Role.MANAGER)
+    response = _request_coco_import(client, studio.project)
+    assert response.status_code == 202, response.content
+    job_id = Import.objects.get(pk=response.json()["id"]).job_id
+    assert Job.objects.get(pk=job_id).kind == "annotation_import"
+    assert client.get(f"/api/v1/projects/{studio.project.pk}/imports").json()["count"] == 0
+    assert client.get(f"/api/v1/projects/{studio.project.pk}/imports/{job_id}").status_code == 404
+    listed = client.get("/api/v1/jobs?kind=annotation_import").json()["results"]
+    assert [job["id"] for job in listed] == [job_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_existing_annotation_import_jobs_their_own_kind(studio):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from jobs.models import Job
+
+    assert _request_coco_import(studio.world.client(Role.MANAGER), studio.project).status_code == 202
+    annotation_job = Import.objects.get().job_id
+    Job.objects.filter(pk=annotation_job).update(kind="import")  # as saved before the fix
+    media_job = Job.objects.create(organization=studio.world.org, project=studio.project, kind="import").pk
+    executor = MigrationExecutor(connection)
+    executor.migrate([("exports", "0001_initial")])
+    executor.loader.build_graph()
+    executor.migrate([("exports", "0002_annotation_import_job_kind")])
+    assert Job.objects.get(pk=annotation_job).kind == "annotation_import"
+    assert Job.objects.get(pk=media_job).kind == "import"
