@@ -63,7 +63,8 @@ def start_job(job_id: int) -> Job | None:
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
             error = (
                 f"Given up after {job.attempts} attempts that never finished: the worker running it stopped "
-                "each time (out of memory, or killed). Check the workers' logs and memory, then start it again."
+                "each time (out of memory, or killed). Check the workers' logs and memory, then start it again "
+                "(a media import: POST .../imports/{id}/resume)."
             )
             job.errors = [*job.errors, error]
             job.save(update_fields=["errors"])
@@ -121,6 +122,18 @@ def fail_job(job: Job, error: str) -> None:
     job.errors = [*job.errors, error]
     job.save(update_fields=["errors"])
     finish_job(job, status=JobStatus.FAILED, message=error)
+
+
+def requeue_job(job: Job, *, message: str) -> None:
+    """Put a finished job back in the queue with a fresh budget of attempts (the caller sends
+    its message once the transaction commits). Its errors are kept: the history of the run."""
+    job.status = JobStatus.QUEUED
+    job.attempts = 0
+    job.cancel_requested = False
+    job.finished_at = None
+    job.message = message[:500]
+    job.save(update_fields=["status", "attempts", "cancel_requested", "finished_at", "message"])
+    _publish(job)
 
 
 def request_cancel(job: Job) -> Job:

@@ -30,7 +30,10 @@ def _give_up_or_retry(job, exc: Exception, what: str) -> None:
         logger.exception("%s failed (attempt %s): giving up", what, job.attempts)
         advice = ""
         if storage and what == "import":
-            advice = " Files imported so far are kept; upload the others again once storage is back."
+            advice = (
+                " Files imported so far are kept and the others stay pending: resume the import "
+                "(POST .../imports/{id}/resume) once storage is back."
+            )
         fail_job(job, f"{what.capitalize()} failed after {job.attempts} attempts: {problem}.{advice}")
         return
     if storage:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("projects/<int:project_pk>/review/", views.ReviewQueueView.as_view(), name="review-queue"),
     path("projects/<int:project_pk>/review/next/", views.NextReviewView.as_view(), name="next-review"),
     path("projects/<int:project_pk>/upload/", views.UploadView.as_view(), name="upload"),
+    path("projects/<int:project_pk>/imports/<int:pk>/resume/", views.ImportResumeView.as_view(), name="import-resume"),
     path("projects/<int:project_pk>/exports/", views.ExportView.as_view(), name="exports"),
     # The annotation workspace (review happens in it too)
     path("tasks/<int:task_pk>/", views.WorkspaceView.as_view(), name="workspace"),

@@ -58,6 +58,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectChi
         "create": "media.upload",
         "register": "media.upload",
         "from_uploads": "media.upload",
+        "resume": "media.upload",
     }
     filterset_fields = ["status"]
     ordering_fields = ["created_at", "finished_at"]
@@ -137,6 +138,20 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectChi
             batch=_batch(project, data.get("batch_id")),
             task_name=data.get("task_name", ""),
         )
+        return _accepted(job)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ImportJobSerializer,
+            409: OpenApiResponse(MessageSerializer, description="The import did not fail, or no file is pending."),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resume(self, request, project_pk=None, pk=None):
+        """Run a failed import again for its files still pending (e.g. storage was down for
+        longer than the retries lasted): decided files stay decided, nothing is uploaded again."""
+        job = import_services.resume_import(actor=request.user, job=self.get_object())
         return _accepted(job)
 
     @extend_schema(

@@ -19,9 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.api.errors import Conflict
 from audit.services import record_event
-from jobs.models import Job
-from jobs.services import create_job
+from jobs.models import Job, JobStatus
+from jobs.services import create_job, requeue_job
 from media.models import IMPORT_JOB_KIND, ImportFile, ImportOutcome, Upload, UploadStatus
 from media.storage import inbox_prefix, list_files, put_file, safe_relative_path
 from projects.models import Project
@@ -143,6 +144,37 @@ def start_import(
     from media.actors import run_import
 
     transaction.on_commit(lambda: run_import.send(job.pk))
+    return job
+
+
+def resume_import(*, actor, job: Job) -> Job:
+    """Run a failed import again for its files still pending (a storage outage that outlasted
+    the retries, a worker killed every time): what it decided stays decided, the pending
+    files' stored bytes were kept. 409 when it did not fail or nothing is pending."""
+    from media.actors import run_import
+
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status != JobStatus.FAILED:
+            raise Conflict(
+                f"Only a failed import can be resumed; import {job.pk} is {job.status}.", code="import_not_failed"
+            )
+        pending = ImportFile.objects.filter(job=job, outcome=ImportOutcome.PENDING).count()
+        if not pending:
+            raise Conflict(
+                f"Import {job.pk} has no file left to import: each was accepted, refused or a duplicate.",
+                code="nothing_pending",
+            )
+        who = getattr(actor, "username", "") or "someone"
+        requeue_job(job, message=f"Resumed by {who}: {pending} file(s) left to import.")
+        record_event(
+            actor=actor,
+            organization=job.organization_id,
+            action="media.import_resumed",
+            target=job,
+            after={"project": job.project_id, "pending": pending},
+        )
+        transaction.on_commit(lambda: run_import.send(job.pk))
     return job
 
 

@@ -30,7 +30,7 @@ from portal.views.library import (
 )
 from portal.views.members import AuditLogView, MemberListView, MemberRemoveView, MemberRoleView
 from portal.views.organization import DemoResetView, OrganizationView
-from portal.views.pipelines import ExportView, ModelsView, UploadView
+from portal.views.pipelines import ExportView, ImportResumeView, ModelsView, UploadView
 from portal.views.projects import (
     ProjectCopyView,
     ProjectCreateView,
@@ -57,6 +57,7 @@ __all__ = [
     "CredentialCreateView",
     "DemoResetView",
     "ExportView",
+    "ImportResumeView",
     "KeyPairRevokeView",
     "LabelDeleteView",
     "LabelEditView",

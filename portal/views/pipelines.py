@@ -12,7 +12,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 
-from portal.views.base import TenantView, add_service_errors
+from annotator.api.errors import ApiError
+from media.models import ImportJob
+from portal.views.base import ProjectChildMixin, TenantView, add_service_errors, flash_errors
 from portal.views.work import ProjectPageMixin, _batch_from
 from portal.work_forms import ExportForm, UploadForm
 from portal.work_selectors import batches_with_counts, project_exports, project_imports
@@ -54,6 +56,24 @@ class UploadView(ProjectPageMixin, TenantView):
                 messages.success(request, f"Import {job.pk} started: the files are checked in the background.")
                 return redirect("portal:upload", project_pk=project_pk)
         return self.page(form, status=400)
+
+
+class ImportResumeView(ProjectChildMixin, TenantView):
+    """Resume a failed import for its pending files (the history's Resume button)."""
+
+    required_permissions = {"post": "media.upload"}
+    model = ImportJob
+
+    def post(self, request, project_pk, pk):
+        from media.services.imports import resume_import
+
+        try:
+            job = resume_import(actor=request.user, job=self.object)
+        except ApiError as exc:
+            flash_errors(request, exc)
+        else:
+            messages.success(request, f"Import {job.pk} resumed: {job.message}")
+        return redirect("portal:upload", project_pk=project_pk)
 
 
 class ExportView(ProjectPageMixin, TenantView):

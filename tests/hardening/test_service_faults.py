@@ -779,7 +779,7 @@ def test_an_import_waits_out_an_s3_outage_and_fails_cleanly_when_it_lasts(
         assert job.status == "failed", (job.status, job.message, job.errors)
         assert job.attempts == 4, job.attempts  # the first run and three retries
         assert job.message.startswith("Import failed after 4 attempts: storage unavailable (EndpointConnectionError")
-        assert "upload the others again once storage is back" in job.message, job.message
+        assert "the others stay pending: resume the import" in job.message, job.message
         assert len(job.errors) == 4 and all("storage unavailable" in error for error in job.errors), job.errors
         assert outcomes(lasting) == {"accepted": gate_at + 1, "pending": count - gate_at - 1}
         saved = set(ImportFile.objects.filter(job=lasting, outcome="accepted").values_list("name", flat=True))

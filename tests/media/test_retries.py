@@ -243,3 +243,63 @@ def test_storage_dropping_while_an_archive_expands_is_retried_not_called_corrupt
     assert job.status == "succeeded" and job.attempts == 2, (job.status, job.message)
     assert job.result["accepted"] == 3 and job.result.get("refused", 0) == 0, job.result
     assert sorted(Task.objects.filter(project=project).values_list("name", flat=True)) == ["0.png", "1.png", "2.png"]
+
+
+def test_a_failed_import_is_resumed_for_its_pending_files_only(world_a, make_project, monkeypatch):
+    """Storage down longer than the retries: the import fails with its files pending (their
+    bytes kept). Resuming runs it again for those files; what it had decided stays decided."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from audit.models import AuditEvent
+    from media.services import ingest
+
+    project = make_project(world_a, "image")
+    pairs = [(f"{n}.png", synthetic.image_bytes(16, 16, seed=n)) for n in range(3)] + [("empty.png", b"")]
+    job = start_import(actor=world_a.owner, project=project, files=files_of(pairs), source=Source.UPLOAD)
+    real_local_file = ingest.local_file
+
+    def unreachable(*args, **kwargs):
+        raise EndpointConnectionError(endpoint_url="http://s3.invalid")
+
+    monkeypatch.setattr(ingest, "local_file", unreachable)
+    for _ in range(MAX_RETRIES):
+        with pytest.raises(EndpointConnectionError):
+            run_import.fn(job.pk)
+    run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "resume the import" in job.message, job.message
+    assert outcomes(job) == {
+        "0.png": ("pending", ""),
+        "1.png": ("pending", ""),
+        "2.png": ("pending", ""),
+        "empty.png": ("refused", "empty"),
+    }
+    client = world_a.client("manager")
+    url = f"/api/v1/projects/{project.pk}/imports/{job.pk}/resume"
+    assert world_a.client("annotator").post(url).status_code == 403
+
+    monkeypatch.setattr(ingest, "local_file", real_local_file)  # storage is back
+    response = client.post(url)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["attempts"] == 0
+    assert body["message"] == f"Resumed by {world_a.user('manager').username}: 3 file(s) left to import."
+    assert AuditEvent.objects.filter(action="media.import_resumed", object_id=str(job.pk)).exists()
+    run_import.fn(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 1, (job.status, job.message)
+    assert {name: outcome for name, (outcome, _) in outcomes(job).items()} == {
+        "0.png": "accepted",
+        "1.png": "accepted",
+        "2.png": "accepted",
+        "empty.png": "refused",
+    }
+    assert Task.objects.filter(project=project).count() == 3
+    assert len(job.errors) >= 4  # the failed attempts stay in its history
+
+    again = client.post(url)
+    assert again.status_code == 409 and again.json()["code"] == "import_not_failed", again.content
+    assert "succeeded" in again.json()["message"]
+    Job.objects.filter(pk=job.pk).update(status="failed")
+    nothing = client.post(url)
+    assert nothing.status_code == 409 and nothing.json()["code"] == "nothing_pending", nothing.content

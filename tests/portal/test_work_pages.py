@@ -281,3 +281,36 @@ def test_another_organizations_project_and_task_are_404(world_b, owner_a, make_p
         assert owner_a.get(url).status_code == 404, url
     for name in ("tasks-bulk", "batch-create", "next-task", "next-review", "upload", "exports"):
         assert owner_a.post(reverse(f"portal:{name}", args=[project.pk])).status_code == 404, name
+
+
+def test_a_failed_import_with_pending_files_has_a_resume_button_that_resumes_it(
+    world_a, owner_a, signed_in, project, monkeypatch, django_capture_on_commit_callbacks
+):
+    from jobs.models import Job
+    from media import actors, synthetic
+    from media.models import ImportFile
+    from media.services.imports import Source, start_import
+    from tests.media.conftest import files_of
+
+    sent = []
+    monkeypatch.setattr(actors.run_import, "send", lambda job_id: sent.append(job_id))
+    files = files_of([("a.png", synthetic.image_bytes(8, 8))])
+    job = start_import(actor=world_a.owner, project=project, files=files, source=Source.UPLOAD)
+    resume = reverse("portal:import-resume", args=[project.pk, job.pk])
+    upload_page = reverse("portal:upload", args=[project.pk])
+    assert not has_form(owner_a.get(upload_page), resume)  # queued: nothing to resume
+    Job.objects.filter(pk=job.pk).update(status="failed", message="Import failed after 4 attempts: storage unavailable")
+    assert has_form(owner_a.get(upload_page), resume)
+    assert not has_form(signed_in(world_a, Role.ANNOTATOR).get(upload_page), resume)  # may not upload
+    assert signed_in(world_a, Role.ANNOTATOR).post(resume).status_code == 403
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_a.post(resume, follow=True)
+    assert f"Import {job.pk} resumed" in text(response) and "1 file(s) left to import" in text(response)
+    assert Job.objects.get(pk=job.pk).status == "queued"
+    assert sent[-1] == job.pk  # its worker message, sent once the transaction committed
+    again = owner_a.post(resume, follow=True)  # not failed any more: said, nothing done
+    assert "Only a failed import can be resumed" in text(again)
+    ImportFile.objects.filter(job=job).update(outcome="accepted")
+    Job.objects.filter(pk=job.pk).update(status="failed")
+    assert not has_form(owner_a.get(upload_page), resume)  # nothing pending: no button
