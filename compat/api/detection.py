@@ -196,9 +196,23 @@ def _date(request, name: str) -> date | None:
     raise ApiError(f"{name} must be a date like 2024-05-31, got {raw!r}.", code="invalid_date")
 
 
+MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000_000  # (page - 1) x limit stays an OFFSET PostgreSQL can take (was a 500)
+PAGING_PARAMETERS = [
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description="Records per page (default 10).",
+    ),
+    OpenApiParameter(
+        "page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, description="Page number, from 1."
+    ),
+]
+
+
 def _page(request, rows, default_limit: int) -> dict[str, Any]:
-    limit = integer(request, "limit", default=default_limit, minimum=1, maximum=1000)
-    page = integer(request, "page", default=1, minimum=1)
+    limit = integer(request, "limit", default=default_limit, minimum=1, maximum=MAX_PAGE_SIZE)
+    page = integer(request, "page", default=1, minimum=1, maximum=MAX_PAGE)
     offset = (page - 1) * limit
     return {"total": rows.count(), "data": [record_row(r) for r in rows[offset : offset + limit]]}
 
@@ -255,10 +269,7 @@ class PaginatedView(DetectionView):
         tags=["detection"],
         operation_id="detection_paginated",
         deprecated=True,
-        parameters=[
-            OpenApiParameter("limit", int, description="Records per page (default 10)."),
-            OpenApiParameter("page", int, description="Page number, from 1."),
-        ],
+        parameters=PAGING_PARAMETERS,
         responses={200: DetectionRecordPageSerializer, 400: DetectionErrorSerializer},
     )
     def get(self, request):
@@ -271,8 +282,7 @@ class SearchView(DetectionView):
         tags=["detection"],
         operation_id="detection_search",
         parameters=[
-            OpenApiParameter("limit", int, description="Records per page (default 10)."),
-            OpenApiParameter("page", int, description="Page number, from 1."),
+            *PAGING_PARAMETERS,
             OpenApiParameter("name", str, description="Part of the file name."),
             OpenApiParameter("num", int, description="Exact number of objects found."),
             OpenApiParameter("startDate", str, description="First day."),

@@ -188,6 +188,11 @@ def test_paginated_and_search(world_a, recorded):
     assert client.get("/api/data/search", {"startDate": today, "endDate": today}).json()["total"] == 3
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     assert client.get("/api/data/search", {"startDate": tomorrow}).json() == {"total": 0, "data": []}
+    far = client.get("/api/data/search", {"page": 1_000_000_000, "limit": 1000}).json()  # the last page allowed
+    assert far == {"total": 3, "data": []}
+    for endpoint in ("/api/data/search", "/api/data/getPaginated"):
+        beyond = client.get(endpoint, {"page": 2251043869878622720})  # an OFFSET past bigint: was a 500
+        assert beyond.status_code == 400 and "page" in beyond.json()["error"], beyond.content
 
 
 @pytest.mark.django_db
