@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
@@ -16,10 +18,10 @@ class OffsetPagination(LimitOffsetPagination):
         raw = request.query_params.get(name)
         if raw in (None, ""):
             return default
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            raise ValidationError({name: [f"Must be an integer, got {raw!r}."]}) from None
+        # ASCII digits only: int() also reads "1_000", " 7 " and other scripts' digits ("１").
+        if not re.fullmatch(r"[+-]?[0-9]+", raw):
+            raise ValidationError({name: [f"Must be an integer, got {raw!r}."]})
+        value = int(raw)
         if value < minimum or (maximum is not None and value > maximum):
             bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
             raise ValidationError({name: [f"Must be {bound}, got {value}."]})

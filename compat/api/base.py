@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 from django.http import Http404
@@ -142,10 +143,9 @@ def integer(request, name: str, *, default: int | None = None, minimum: int = 0,
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"Must be an integer, got {raw!r}."]}) from None
+    if not re.fullmatch(r"[+-]?[0-9]+", raw):  # int() also reads "1_000" and "１"
+        raise exceptions.ValidationError({name: [f"Must be an integer, got {raw!r}."]})
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise exceptions.ValidationError({name: [f"Must be between {minimum} and {maximum}, got {value}."]})
     return value

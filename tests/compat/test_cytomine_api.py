@@ -115,6 +115,9 @@ def test_collections_use_cytomines_envelope_and_paging(slide):
     assert client.get(url, {"offset": 10}).json()["collection"] == []
     bad = client.get(url, {"max": "lots"})
     assert bad.status_code == 400 and "max" in bad.json()["errors"]
+    for odd in ("1_0", "\uff11"):  # int() alone reads these as 10 and 1
+        refused = client.get(url, {"max": odd})
+        assert refused.status_code == 400 and "max" in refused.json()["errors"], refused.content
 
 
 def test_annotations_list_with_wkt_and_terms_as_cytomine_serves_them(slide):
