@@ -217,6 +217,26 @@ def test_rate_limit_per_credential_answers_429_with_retry_after(world_a, setting
     assert fresh.get("/api/v1/me").status_code == 200
 
 
+def test_the_rate_limit_counts_on_redis_in_one_window_key_that_expires(world_a, settings):
+    from django.core.cache import cache
+
+    settings.API_RATE_LIMIT = "5/60s"
+    assert hasattr(cache._cache, "get_client"), "the suite runs on Redis"
+    client = world_a.client()
+    assert [client.get("/api/v1/me").status_code for _ in range(6)] == [200] * 5 + [429]
+    redis = cache._cache.get_client(None, write=False)
+    keys = [key for key in redis.scan_iter(match=cache.make_key("throttle:*"))]
+    assert len(keys) == 1
+    assert int(redis.get(keys[0])) == 6 and 0 < redis.ttl(keys[0]) <= 65
+
+
+def test_the_rate_limit_works_on_the_local_memory_cache_too(world_a, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.API_RATE_LIMIT = "2/60s"
+    client = world_a.client()
+    assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_password_change_requires_current_password(world_a):
     client = world_a.client()
     bad = client.post(
