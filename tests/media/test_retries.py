@@ -165,18 +165,11 @@ def test_an_object_storage_outage_is_retried_and_never_refuses_a_file(world_a, m
     assert len(_listing(f"{project.storage_prefix}/thumbnails")) == 3
 
 
-def test_storage_down_on_the_last_attempt_fails_the_job_naming_storage(world_a, make_project, monkeypatch):
+def fail_every_attempt_on_storage(job, monkeypatch) -> None:
+    """Storage unreachable through the import's every attempt (checking files reads them)."""
     from botocore.exceptions import EndpointConnectionError
 
     from media.services import ingest
-
-    project = make_project(world_a, "image")
-    job = start_import(
-        actor=world_a.owner,
-        project=project,
-        files=files_of([("a.png", synthetic.image_bytes(8, 8))]),
-        source=Source.UPLOAD,
-    )
 
     def unreachable(*args, **kwargs):
         raise EndpointConnectionError(endpoint_url="http://s3.invalid")
@@ -187,6 +180,17 @@ def test_storage_down_on_the_last_attempt_fails_the_job_naming_storage(world_a, 
             run_import.fn(job.pk)
     run_import.fn(job.pk)
     job.refresh_from_db()
+
+
+def test_storage_down_on_the_last_attempt_fails_the_job_naming_storage(world_a, make_project, monkeypatch):
+    project = make_project(world_a, "image")
+    job = start_import(
+        actor=world_a.owner,
+        project=project,
+        files=files_of([("a.png", synthetic.image_bytes(8, 8))]),
+        source=Source.UPLOAD,
+    )
+    fail_every_attempt_on_storage(job, monkeypatch)
     assert job.status == "failed" and job.attempts == MAX_RETRIES + 1
     assert job.message.startswith("Import failed after 4 attempts: storage unavailable (EndpointConnectionError"), (
         job.message
@@ -248,8 +252,6 @@ def test_storage_dropping_while_an_archive_expands_is_retried_not_called_corrupt
 def test_a_failed_import_is_resumed_for_its_pending_files_only(world_a, make_project, monkeypatch):
     """Storage down longer than the retries: the import fails with its files pending (their
     bytes kept). Resuming runs it again for those files; what it had decided stays decided."""
-    from botocore.exceptions import EndpointConnectionError
-
     from audit.models import AuditEvent
     from media.services import ingest
 
@@ -257,16 +259,7 @@ def test_a_failed_import_is_resumed_for_its_pending_files_only(world_a, make_pro
     pairs = [(f"{n}.png", synthetic.image_bytes(16, 16, seed=n)) for n in range(3)] + [("empty.png", b"")]
     job = start_import(actor=world_a.owner, project=project, files=files_of(pairs), source=Source.UPLOAD)
     real_local_file = ingest.local_file
-
-    def unreachable(*args, **kwargs):
-        raise EndpointConnectionError(endpoint_url="http://s3.invalid")
-
-    monkeypatch.setattr(ingest, "local_file", unreachable)
-    for _ in range(MAX_RETRIES):
-        with pytest.raises(EndpointConnectionError):
-            run_import.fn(job.pk)
-    run_import.fn(job.pk)
-    job.refresh_from_db()
+    fail_every_attempt_on_storage(job, monkeypatch)
     assert job.status == "failed" and "resume the import" in job.message, job.message
     assert outcomes(job) == {
         "0.png": ("pending", ""),
