@@ -32,6 +32,21 @@ def test_wrong_types_unknown_fields_and_lengths_are_400(world_a):
     assert body_list.status_code == 400
 
 
+@pytest.mark.django_db
+def test_a_string_is_measured_as_sent_not_after_trimming(world_a, make_project):
+    """DRF trims before checking max_length, and str.strip() also removes \x1c-\x1f: the
+    schema fuzz sent a 5,001-character description ending in \x1d and it was accepted."""
+    project = make_project(world_a)
+    client = world_a.client()
+    url = f"/api/v1/projects/{project.pk}"
+    for tail in ("\x1d", " "):
+        too_long = client.patch(url, {"description": "d" * 5000 + tail}, format="json")
+        assert too_long.status_code == 400, too_long.content
+        assert "no more than 5000 characters" in too_long.json()["errors"]["description"][0]
+    fits = client.patch(url, {"description": "d" * 4999 + " "}, format="json")
+    assert fits.status_code == 200 and fits.json()["description"] == "d" * 4999  # trimmed as before
+
+
 def test_error_message_names_the_first_problem(world_a):
     response = world_a.client().post("/api/v1/projects", {"kind": "image"}, format="json")
     assert response.json()["message"] == "Invalid input. name: This field is required."

@@ -3,7 +3,8 @@
 Unknown fields are refused (a typo must not be silently ignored), and the message names the
 fields that are allowed. In a JSON body every value must have the JSON type the schema
 gives it: DRF alone turns ``{"name": 0}`` into ``"0"``, ``{"flag": "yes"}`` into ``True`` and
-``{"count": "5"}`` into ``5``. Form bodies (multipart uploads) carry text only; there the
+``{"count": "5"}`` into ``5``; and a string's length limit applies to the string as sent,
+before DRF trims its ends. Form bodies (multipart uploads) carry text only; there the
 fields' own parsing applies.
 """
 
@@ -26,7 +27,13 @@ def _json_type_error(field: serializers.Field, value: Any) -> str | None:
             return "Must not be true or false."
         return None
     if isinstance(field, serializers.CharField) and not isinstance(field, serializers.ChoiceField):
-        return None if isinstance(value, str) else "Must be a string."
+        if not isinstance(value, str):
+            return "Must be a string."
+        # Measured as sent: DRF trims first, and str.strip() also takes the control characters
+        # \x1c-\x1f, so 5,001 characters ending in them passed a 5,000 limit (schema fuzz).
+        if field.max_length is not None and len(value) > field.max_length:
+            return f"Ensure this field has no more than {field.max_length} characters."
+        return None
     if isinstance(field, serializers.IntegerField):
         if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
             return None
