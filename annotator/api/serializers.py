@@ -3,8 +3,8 @@
 Unknown fields are refused (a typo must not be silently ignored), and the message names the
 fields that are allowed. In a JSON body every value must have the JSON type the schema
 gives it: DRF alone turns ``{"name": 0}`` into ``"0"``, ``{"flag": "yes"}`` into ``True`` and
-``{"count": "5"}`` into ``5``; and a string's length limit applies to the string as sent,
-before DRF trims its ends. Form bodies (multipart uploads) carry text only; there the
+``{"count": "5"}`` into ``5``; and a string field's length limit applies to the string as
+sent, before DRF trims its ends. Form bodies (multipart uploads) carry text only; there the
 fields' own parsing applies.
 """
 
