@@ -117,6 +117,17 @@ def import_file(job, position: int) -> ImportFile:
     return ImportFile.objects.get(job=job, position=position)
 
 
+def held_import(job, position: int, *, gates, broker, worker):
+    """Queue the import and wait until the worker holds file ``position`` in its transaction;
+    returns the gate that lets it go on."""
+    from media.actors import run_import
+
+    gate = gates(Gate.row(ImportFile, import_file(job, position).pk))
+    broker.enqueue(run_import.message(job.pk))
+    wait_until(lock_waiters, timeout=90, what=f"the worker to reach file {position}:\n{worker.log_tail()}")
+    return gate
+
+
 def redis_broker(url: str, namespace: str, queue_name: str):
     """The producer side of the workers' broker (this process's own broker is the stub)."""
     from dramatiq.brokers.redis import RedisBroker
@@ -365,11 +376,8 @@ def test_a_job_survives_a_redis_restart_and_runs_once(
 
     project = make_project(world_a, "image")
     job = image_import(world_a, project, count)
-    gate = gates(Gate.row(ImportFile, import_file(job, gate_at).pk))
-    broker.enqueue(run_import.message(job.pk))
-
     # The worker ingests files 0..2 and waits inside the transaction of file 3.
-    wait_until(lock_waiters, timeout=90, what=f"the worker to reach file {gate_at}:\n{worker.log_tail()}")
+    gate = held_import(job, gate_at, gates=gates, broker=broker, worker=worker)
     job.refresh_from_db()
     assert job.status == "running" and job.progress_done == gate_at
 
@@ -694,7 +702,6 @@ def s3_storages(endpoint_url: str) -> dict:
 def test_an_import_waits_out_an_s3_outage_and_fails_cleanly_when_it_lasts(
     world_a, make_project, stack_env, start, gates, settings, tmp_path
 ):
-    from media.actors import run_import
     from media.services.storage_check import verify_storage
     from tests.hardening.conftest import shared_redis_url
 
@@ -734,9 +741,7 @@ def test_an_import_waits_out_an_s3_outage_and_fails_cleanly_when_it_lasts(
         # S3 is back.
         bridged_project = make_project(world_a, "image")
         bridged = image_import(world_a, bridged_project, count)
-        first_attempt = gates(Gate.row(ImportFile, import_file(bridged, gate_at).pk))
-        broker.enqueue(run_import.message(bridged.pk))
-        wait_until(lock_waiters, timeout=90, what=f"the worker to reach file {gate_at}:\n{worker.log_tail()}")
+        first_attempt = held_import(bridged, gate_at, gates=gates, broker=broker, worker=worker)
         switch.off()
         down_at = time.monotonic()
         second_attempt = gates(Gate(f'SELECT 1 FROM "{Job._meta.db_table}" WHERE id = %s FOR KEY SHARE', (bridged.pk,)))  # noqa: S608
@@ -768,9 +773,7 @@ def test_an_import_waits_out_an_s3_outage_and_fails_cleanly_when_it_lasts(
         # before it stay, the others stay pending (their uploads kept), nothing is half-made.
         lasting_project = make_project(world_a, "image")
         lasting = image_import(world_a, lasting_project, count)
-        gate = gates(Gate.row(ImportFile, import_file(lasting, gate_at).pk))
-        broker.enqueue(run_import.message(lasting.pk))
-        wait_until(lock_waiters, timeout=90, what=f"the worker to reach file {gate_at}:\n{worker.log_tail()}")
+        gate = held_import(lasting, gate_at, gates=gates, broker=broker, worker=worker)
         switch.off()
         down_at = time.monotonic()
         gate.release()
