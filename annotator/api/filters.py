@@ -52,11 +52,17 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+def is_integer_text(text: str) -> bool:
+    """An optional sign and ASCII digits only: int() also reads "1_000", " 7 " and other
+    scripts' digits ("１"), and Django's IntegerField "1.0" and "1e0"."""
+    return re.fullmatch(r"[+-]?[0-9]+", text) is not None
+
+
 class StrictIntegerField(forms.IntegerField):
     """Digits only: Django's IntegerField also reads "1.0" and "1e0" as 1."""
 
     def to_python(self, value):
-        if value not in self.empty_values and not re.fullmatch(r"[+-]?[0-9]+", str(value).strip()):
+        if value not in self.empty_values and not is_integer_text(str(value).strip()):
             raise forms.ValidationError("Must be an integer, got %(value)r.", code="invalid", params={"value": value})
         return super().to_python(value)
 

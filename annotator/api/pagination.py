@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+
+from annotator.api.filters import is_integer_text
 
 MAX_LIMIT = 1000
 
@@ -18,8 +18,7 @@ class OffsetPagination(LimitOffsetPagination):
         raw = request.query_params.get(name)
         if raw in (None, ""):
             return default
-        # ASCII digits only: int() also reads "1_000", " 7 " and other scripts' digits ("１").
-        if not re.fullmatch(r"[+-]?[0-9]+", raw):
+        if not is_integer_text(raw):
             raise ValidationError({name: [f"Must be an integer, got {raw!r}."]})
         value = int(raw)
         if value < minimum or (maximum is not None and value > maximum):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, ClassVar
 
 from django.http import Http404
@@ -16,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.authentication import KeyPairAuthentication, SessionAuthentication, TokenAuthentication
 from annotator.api.errors import exception_handler
+from annotator.api.filters import is_integer_text
 from compat.authentication import CytomineSessionAuthentication, remember_key_pair
 from organizations.api.base import TenantAPIView, is_valid_id
 
@@ -143,7 +143,7 @@ def integer(request, name: str, *, default: int | None = None, minimum: int = 0,
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    if not re.fullmatch(r"[+-]?[0-9]+", raw):  # int() also reads "1_000" and "１"
+    if not is_integer_text(raw):
         raise exceptions.ValidationError({name: [f"Must be an integer, got {raw!r}."]})
     value = int(raw)
     if not minimum <= value <= maximum:
